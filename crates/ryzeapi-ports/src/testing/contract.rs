@@ -1,0 +1,321 @@
+//! The repository contract: one check per behaviour, run against every
+//! adapter (in-memory, SQLite, Postgres) through [`repository_contract!`](crate::repository_contract).
+
+use ryzeapi_domain::integration::RemoteState;
+use ryzeapi_domain::{
+    Account, AccountId, ChatwootAccountId, ChatwootBaseUrl, ChatwootSettings, ConnectionState,
+    InboxName, Instance, InstanceId, InstanceName, Integration, IntegrationFlags,
+    IntegrationStatus, Timestamp, WebsocketConfig,
+};
+
+use crate::cipher::SealedSecret;
+use crate::repository::{DuplicateField, RepoError, Repository};
+use crate::tokens::TokenDigest;
+
+/// Expands to one `#[test]` per contract check; `$make` builds a fresh,
+/// empty repository (anything that dereferences to a [`Repository`]).
+#[macro_export]
+macro_rules! repository_contract {
+    ($make:expr) => {
+        $crate::repository_contract!(@each $make;
+            accounts_are_found_by_token_digest,
+            account_tokens_are_unique,
+            instances_round_trip,
+            instance_names_are_unique_server_wide,
+            instance_tokens_are_unique,
+            quota_is_enforced,
+            instance_needs_an_existing_account,
+            websocket_and_state_updates,
+            integration_save_is_an_upsert,
+            integration_state_update_leaves_settings_alone,
+            integration_needs_an_existing_instance,
+            deleting_an_instance_removes_its_integration,
+            ping_answers,
+        );
+    };
+    (@each $make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let repo = $make;
+                $crate::testing::contract::$name(&*repo);
+            }
+        )*
+    };
+}
+
+fn digest(s: &str) -> TokenDigest {
+    TokenDigest::from_hex(format!("{s:0>64}"))
+}
+
+fn account(id: &str, max: u32) -> Account {
+    Account {
+        id: AccountId::new(id),
+        name: format!("account {id}"),
+        max_instances: max,
+        created_at: Timestamp::from_millis(1_700_000_000_000),
+    }
+}
+
+fn instance(id: &str, account: &str, name: &str, at: i64) -> Instance {
+    Instance {
+        id: InstanceId::new(id),
+        account_id: AccountId::new(account),
+        name: InstanceName::parse(name).expect("valid name"),
+        state: ConnectionState::Disconnected,
+        websocket: WebsocketConfig::default(),
+        created_at: Timestamp::from_millis(at),
+    }
+}
+
+fn settings(inbox: &str) -> ChatwootSettings {
+    ChatwootSettings {
+        base_url: ChatwootBaseUrl::parse("https://chat.example.com").expect("url"),
+        account_id: ChatwootAccountId::parse(5).expect("id"),
+        inbox_name: InboxName::parse(inbox).expect("inbox"),
+        flags: IntegrationFlags {
+            sign_messages: true,
+            ignore_groups: false,
+            start_as_pending: true,
+            reopen_resolved: false,
+        },
+    }
+}
+
+fn active(instance: &str, bridge_id: &str, inbox_id: i64, at: i64) -> Integration {
+    Integration::activated(
+        InstanceId::new(instance),
+        settings("WhatsApp - Orion"),
+        &RemoteState {
+            bridge_integration_id: bridge_id.into(),
+            status: IntegrationStatus::Active,
+            inbox_id,
+            inbox_name: "WhatsApp - Orion".into(),
+            last_error: String::new(),
+        },
+        Timestamp::from_millis(at),
+    )
+    .expect("valid activation")
+}
+
+fn seed(repo: &dyn Repository) {
+    repo.create_account(&account("acc1", 10), &digest("a1"))
+        .expect("account 1");
+    repo.create_account(&account("acc2", 10), &digest("a2"))
+        .expect("account 2");
+}
+
+/// Accounts are found by the digest of their token, and only by it.
+pub fn accounts_are_found_by_token_digest(repo: &dyn Repository) {
+    seed(repo);
+    let found = repo.account_by_token(&digest("a1")).expect("lookup");
+    assert_eq!(found, Some(account("acc1", 10)));
+    assert_eq!(repo.account_by_token(&digest("zz")).expect("lookup"), None);
+}
+
+/// Two accounts cannot share a token.
+pub fn account_tokens_are_unique(repo: &dyn Repository) {
+    seed(repo);
+    let err = repo
+        .create_account(&account("acc3", 1), &digest("a1"))
+        .expect_err("duplicate token");
+    assert_eq!(err, RepoError::Duplicate(DuplicateField::Token));
+    assert_eq!(repo.account_by_token(&digest("a1")).expect("lookup").map(|a| a.id), Some(AccountId::new("acc1")));
+}
+
+/// Instances come back as stored, by token, by name and per account, oldest first.
+pub fn instances_round_trip(repo: &dyn Repository) {
+    seed(repo);
+    let mut first = instance("i1", "acc1", "suporte", 2_000);
+    first.websocket = WebsocketConfig::parse(
+        true,
+        &["message.exchange".into(), "instance.state".into()],
+        true,
+    )
+    .expect("config");
+    let second = instance("i2", "acc1", "vendas", 1_000);
+    let other = instance("i3", "acc2", "outra", 500);
+    repo.create_instance(&first, &digest("t1"), 10).expect("i1");
+    repo.create_instance(&second, &digest("t2"), 10).expect("i2");
+    repo.create_instance(&other, &digest("t3"), 10).expect("i3");
+
+    assert_eq!(repo.instance_by_token(&digest("t1")).expect("q"), Some(first.clone()));
+    assert_eq!(repo.instance_by_token(&digest("a1")).expect("q"), None);
+    let by_name = repo
+        .instance_by_name(&InstanceName::parse("vendas").expect("n"))
+        .expect("q");
+    assert_eq!(by_name, Some(second.clone()));
+    assert_eq!(
+        repo.instance_by_name(&InstanceName::parse("nope").expect("n"))
+            .expect("q"),
+        None
+    );
+    let listed = repo.instances_of(&AccountId::new("acc1")).expect("q");
+    assert_eq!(listed, vec![second, first]);
+    assert!(repo.instances_of(&AccountId::new("none")).expect("q").is_empty());
+}
+
+/// A name is taken server-wide, whichever account holds it; nothing is written.
+pub fn instance_names_are_unique_server_wide(repo: &dyn Repository) {
+    seed(repo);
+    repo.create_instance(&instance("i1", "acc1", "suporte", 1), &digest("t1"), 10)
+        .expect("first");
+    let err = repo
+        .create_instance(&instance("i2", "acc2", "suporte", 2), &digest("t2"), 10)
+        .expect_err("same name");
+    assert_eq!(err, RepoError::Duplicate(DuplicateField::InstanceName));
+    assert!(repo.instances_of(&AccountId::new("acc2")).expect("q").is_empty());
+    assert_eq!(repo.instance_by_token(&digest("t2")).expect("q"), None);
+}
+
+/// Two instances cannot share a token.
+pub fn instance_tokens_are_unique(repo: &dyn Repository) {
+    seed(repo);
+    repo.create_instance(&instance("i1", "acc1", "a", 1), &digest("t1"), 10)
+        .expect("first");
+    let err = repo
+        .create_instance(&instance("i2", "acc1", "b", 2), &digest("t1"), 10)
+        .expect_err("same token");
+    assert_eq!(err, RepoError::Duplicate(DuplicateField::Token));
+    assert_eq!(repo.instances_of(&AccountId::new("acc1")).expect("q").len(), 1);
+}
+
+/// The quota counts the account's instances only, and frees up on delete.
+pub fn quota_is_enforced(repo: &dyn Repository) {
+    seed(repo);
+    repo.create_instance(&instance("i1", "acc1", "a", 1), &digest("t1"), 2)
+        .expect("1");
+    repo.create_instance(&instance("i2", "acc1", "b", 2), &digest("t2"), 2)
+        .expect("2");
+    let err = repo
+        .create_instance(&instance("i3", "acc1", "c", 3), &digest("t3"), 2)
+        .expect_err("over quota");
+    assert_eq!(err, RepoError::QuotaExceeded);
+    repo.create_instance(&instance("i4", "acc2", "d", 4), &digest("t4"), 2)
+        .expect("other account unaffected");
+    assert!(repo.delete_instance(&InstanceId::new("i1")).expect("delete"));
+    repo.create_instance(&instance("i3", "acc1", "c", 5), &digest("t3"), 2)
+        .expect("room again");
+    let err = repo
+        .create_instance(&instance("i5", "acc2", "e", 6), &digest("t5"), 0)
+        .expect_err("zero quota");
+    assert_eq!(err, RepoError::QuotaExceeded);
+}
+
+/// An instance cannot be created for an account that does not exist.
+pub fn instance_needs_an_existing_account(repo: &dyn Repository) {
+    seed(repo);
+    let err = repo
+        .create_instance(&instance("i1", "ghost", "a", 1), &digest("t1"), 10)
+        .expect_err("no account");
+    assert_eq!(err, RepoError::MissingParent);
+}
+
+/// WebSocket settings and the connection state are stored and read back.
+pub fn websocket_and_state_updates(repo: &dyn Repository) {
+    seed(repo);
+    let i = instance("i1", "acc1", "a", 1);
+    repo.create_instance(&i, &digest("t1"), 10).expect("create");
+    let cfg = WebsocketConfig::parse(true, &["message.status".into()], true).expect("cfg");
+    assert!(repo.set_websocket(&i.id, &cfg).expect("ws"));
+    assert!(repo.set_state(&i.id, ConnectionState::Connected).expect("state"));
+    let back = repo.instance_by_token(&digest("t1")).expect("q").expect("some");
+    assert_eq!(back.websocket, cfg);
+    assert_eq!(back.state, ConnectionState::Connected);
+    let ghost = InstanceId::new("ghost");
+    assert!(!repo.set_websocket(&ghost, &cfg).expect("ws"));
+    assert!(!repo.set_state(&ghost, ConnectionState::Connected).expect("state"));
+}
+
+/// Saving twice replaces the row (settings, token, state) and keeps its creation time.
+pub fn integration_save_is_an_upsert(repo: &dyn Repository) {
+    seed(repo);
+    repo.create_instance(&instance("i1", "acc1", "a", 1), &digest("t1"), 10)
+        .expect("create");
+    let id = InstanceId::new("i1");
+    assert_eq!(repo.integration(&id).expect("q"), None);
+    let first = active("i1", "int_1", 0, 10_000);
+    repo.save_integration(&first, &SealedSecret::new("sealed-1"))
+        .expect("save");
+    let stored = repo.integration(&id).expect("q").expect("row");
+    assert_eq!(stored.integration, first);
+    assert_eq!(stored.api_token, SealedSecret::new("sealed-1"));
+
+    let mut second = Integration::failed(
+        id.clone(),
+        settings("Other inbox"),
+        "Chatwoot rejected the API token",
+        Timestamp::from_millis(20_000),
+    )
+    .expect("failed");
+    second.settings.flags.ignore_groups = true;
+    repo.save_integration(&second, &SealedSecret::new("sealed-2"))
+        .expect("save again");
+    let stored = repo.integration(&id).expect("q").expect("row");
+    assert_eq!(stored.api_token, SealedSecret::new("sealed-2"));
+    assert_eq!(stored.integration.status(), IntegrationStatus::Error);
+    assert_eq!(stored.integration.last_error(), "Chatwoot rejected the API token");
+    assert!(stored.integration.settings.flags.ignore_groups);
+    assert_eq!(stored.integration.settings.inbox_name.as_str(), "Other inbox");
+    assert_eq!(stored.integration.created_at, Timestamp::from_millis(10_000));
+    assert_eq!(stored.integration.updated_at, Timestamp::from_millis(20_000));
+}
+
+/// A state update moves status, error, bridge id and inbox only.
+pub fn integration_state_update_leaves_settings_alone(repo: &dyn Repository) {
+    seed(repo);
+    repo.create_instance(&instance("i1", "acc1", "a", 1), &digest("t1"), 10)
+        .expect("create");
+    let id = InstanceId::new("i1");
+    let original = active("i1", "int_1", 0, 10_000);
+    repo.save_integration(&original, &SealedSecret::new("sealed-1"))
+        .expect("save");
+    let mut changed = original.clone();
+    changed
+        .apply_report(IntegrationStatus::Paused, "", 77, Timestamp::from_millis(30_000))
+        .expect("report");
+    changed.settings = settings("Must not be stored");
+    assert!(repo.update_integration_state(&changed).expect("update"));
+    let stored = repo.integration(&id).expect("q").expect("row");
+    assert_eq!(stored.integration.status(), IntegrationStatus::Paused);
+    assert_eq!(stored.integration.inbox_id, 77);
+    assert_eq!(stored.integration.updated_at, Timestamp::from_millis(30_000));
+    assert_eq!(stored.integration.settings, original.settings);
+    assert_eq!(stored.api_token, SealedSecret::new("sealed-1"));
+    let ghost = active("ghost", "int_9", 0, 1);
+    assert!(!repo.update_integration_state(&ghost).expect("update"));
+}
+
+/// An integration cannot exist without its instance.
+pub fn integration_needs_an_existing_instance(repo: &dyn Repository) {
+    seed(repo);
+    let err = repo
+        .save_integration(&active("ghost", "int_1", 1, 1), &SealedSecret::new("s"))
+        .expect_err("no instance");
+    assert_eq!(err, RepoError::MissingParent);
+}
+
+/// Deleting an instance deletes its integration; deletes report whether a row went.
+pub fn deleting_an_instance_removes_its_integration(repo: &dyn Repository) {
+    seed(repo);
+    repo.create_instance(&instance("i1", "acc1", "a", 1), &digest("t1"), 10)
+        .expect("create");
+    repo.create_instance(&instance("i2", "acc1", "b", 2), &digest("t2"), 10)
+        .expect("create");
+    repo.save_integration(&active("i1", "int_1", 1, 1), &SealedSecret::new("s"))
+        .expect("save");
+    repo.save_integration(&active("i2", "int_2", 2, 1), &SealedSecret::new("s"))
+        .expect("save");
+    assert!(repo.delete_instance(&InstanceId::new("i1")).expect("delete"));
+    assert!(!repo.delete_instance(&InstanceId::new("i1")).expect("again"));
+    assert_eq!(repo.integration(&InstanceId::new("i1")).expect("q"), None);
+    assert!(repo.integration(&InstanceId::new("i2")).expect("q").is_some());
+    assert!(repo.delete_integration(&InstanceId::new("i2")).expect("delete"));
+    assert!(!repo.delete_integration(&InstanceId::new("i2")).expect("again"));
+    assert!(repo.instance_by_token(&digest("t2")).expect("q").is_some());
+}
+
+/// The health probe answers on a working store.
+pub fn ping_answers(repo: &dyn Repository) {
+    repo.ping().expect("ping");
+}

@@ -1,0 +1,233 @@
+//! An in-memory repository with the same observable behaviour as the SQL adapters.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use ryzeapi_domain::{
+    Account, AccountId, ConnectionState, Instance, InstanceId, InstanceName, Integration,
+    WebsocketConfig,
+};
+
+use crate::cipher::SealedSecret;
+use crate::repository::{
+    AccountRepository, DuplicateField, InstanceRepository, IntegrationRepository, RepoError,
+    Repository, StoredIntegration,
+};
+use crate::tokens::TokenDigest;
+
+#[derive(Default)]
+struct State {
+    accounts: Vec<(Account, TokenDigest)>,
+    instances: Vec<(Instance, TokenDigest)>,
+    integrations: Vec<StoredIntegration>,
+}
+
+/// A repository held in memory, behind one lock.
+#[derive(Default)]
+pub struct InMemoryRepository {
+    state: Mutex<State>,
+}
+
+impl InMemoryRepository {
+    /// An empty repository.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl AccountRepository for InMemoryRepository {
+    fn create_account(&self, account: &Account, token: &TokenDigest) -> Result<(), RepoError> {
+        let mut s = self.state();
+        if s.accounts.iter().any(|(a, _)| a.id == account.id) {
+            return Err(RepoError::Duplicate(DuplicateField::Id));
+        }
+        if s.accounts.iter().any(|(_, t)| t == token) {
+            return Err(RepoError::Duplicate(DuplicateField::Token));
+        }
+        s.accounts.push((account.clone(), token.clone()));
+        Ok(())
+    }
+
+    fn account_by_token(&self, token: &TokenDigest) -> Result<Option<Account>, RepoError> {
+        Ok(self
+            .state()
+            .accounts
+            .iter()
+            .find(|(_, t)| t == token)
+            .map(|(a, _)| a.clone()))
+    }
+}
+
+impl InstanceRepository for InMemoryRepository {
+    fn create_instance(
+        &self,
+        instance: &Instance,
+        token: &TokenDigest,
+        max_instances: u32,
+    ) -> Result<(), RepoError> {
+        let mut s = self.state();
+        if !s.accounts.iter().any(|(a, _)| a.id == instance.account_id) {
+            return Err(RepoError::MissingParent);
+        }
+        let owned = s
+            .instances
+            .iter()
+            .filter(|(i, _)| i.account_id == instance.account_id)
+            .count();
+        if owned >= usize::try_from(max_instances).unwrap_or(usize::MAX) {
+            return Err(RepoError::QuotaExceeded);
+        }
+        if s.instances.iter().any(|(i, _)| i.id == instance.id) {
+            return Err(RepoError::Duplicate(DuplicateField::Id));
+        }
+        if s.instances.iter().any(|(i, _)| i.name == instance.name) {
+            return Err(RepoError::Duplicate(DuplicateField::InstanceName));
+        }
+        if s.instances.iter().any(|(_, t)| t == token) {
+            return Err(RepoError::Duplicate(DuplicateField::Token));
+        }
+        s.instances.push((instance.clone(), token.clone()));
+        Ok(())
+    }
+
+    fn instance_by_token(&self, token: &TokenDigest) -> Result<Option<Instance>, RepoError> {
+        Ok(self
+            .state()
+            .instances
+            .iter()
+            .find(|(_, t)| t == token)
+            .map(|(i, _)| i.clone()))
+    }
+
+    fn instance_by_name(&self, name: &InstanceName) -> Result<Option<Instance>, RepoError> {
+        Ok(self
+            .state()
+            .instances
+            .iter()
+            .find(|(i, _)| &i.name == name)
+            .map(|(i, _)| i.clone()))
+    }
+
+    fn instances_of(&self, account: &AccountId) -> Result<Vec<Instance>, RepoError> {
+        let mut list: Vec<Instance> = self
+            .state()
+            .instances
+            .iter()
+            .filter(|(i, _)| &i.account_id == account)
+            .map(|(i, _)| i.clone())
+            .collect();
+        list.sort_by(|a, b| {
+            (a.created_at, a.name.as_str()).cmp(&(b.created_at, b.name.as_str()))
+        });
+        Ok(list)
+    }
+
+    fn set_websocket(&self, id: &InstanceId, config: &WebsocketConfig) -> Result<bool, RepoError> {
+        let mut s = self.state();
+        Ok(match s.instances.iter_mut().find(|(i, _)| &i.id == id) {
+            Some((i, _)) => {
+                i.websocket = config.clone();
+                true
+            }
+            None => false,
+        })
+    }
+
+    fn set_state(&self, id: &InstanceId, state: ConnectionState) -> Result<bool, RepoError> {
+        let mut s = self.state();
+        Ok(match s.instances.iter_mut().find(|(i, _)| &i.id == id) {
+            Some((i, _)) => {
+                i.state = state;
+                true
+            }
+            None => false,
+        })
+    }
+
+    fn delete_instance(&self, id: &InstanceId) -> Result<bool, RepoError> {
+        let mut s = self.state();
+        let before = s.instances.len();
+        s.instances.retain(|(i, _)| &i.id != id);
+        s.integrations.retain(|r| &r.integration.instance_id != id);
+        Ok(s.instances.len() != before)
+    }
+}
+
+impl IntegrationRepository for InMemoryRepository {
+    fn save_integration(
+        &self,
+        integration: &Integration,
+        api_token: &SealedSecret,
+    ) -> Result<(), RepoError> {
+        let mut s = self.state();
+        if !s
+            .instances
+            .iter()
+            .any(|(i, _)| i.id == integration.instance_id)
+        {
+            return Err(RepoError::MissingParent);
+        }
+        let row = StoredIntegration {
+            integration: integration.clone(),
+            api_token: api_token.clone(),
+        };
+        match s
+            .integrations
+            .iter_mut()
+            .find(|r| r.integration.instance_id == integration.instance_id)
+        {
+            Some(existing) => {
+                // The first creation time is kept, as the SQL adapters do.
+                let created_at = existing.integration.created_at;
+                *existing = row;
+                existing.integration.created_at = created_at;
+            }
+            None => s.integrations.push(row),
+        }
+        Ok(())
+    }
+
+    fn update_integration_state(&self, integration: &Integration) -> Result<bool, RepoError> {
+        let mut s = self.state();
+        let Some(existing) = s
+            .integrations
+            .iter_mut()
+            .find(|r| r.integration.instance_id == integration.instance_id)
+        else {
+            return Ok(false);
+        };
+        let settings = existing.integration.settings.clone();
+        let created_at = existing.integration.created_at;
+        existing.integration = integration.clone();
+        // only the state columns move; settings and creation time stay as stored
+        existing.integration.settings = settings;
+        existing.integration.created_at = created_at;
+        Ok(true)
+    }
+
+    fn integration(&self, instance: &InstanceId) -> Result<Option<StoredIntegration>, RepoError> {
+        Ok(self
+            .state()
+            .integrations
+            .iter()
+            .find(|r| &r.integration.instance_id == instance)
+            .cloned())
+    }
+
+    fn delete_integration(&self, instance: &InstanceId) -> Result<bool, RepoError> {
+        let mut s = self.state();
+        let before = s.integrations.len();
+        s.integrations
+            .retain(|r| &r.integration.instance_id != instance);
+        Ok(s.integrations.len() != before)
+    }
+}
+
+impl Repository for InMemoryRepository {
+    fn ping(&self) -> Result<(), RepoError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,9 @@
+//! In-memory fakes of the ports and the contract suites every adapter must
+//! pass. Compiled only with the `testing` feature (dev-dependencies).
+
+pub mod contract;
+pub mod fakes;
+pub mod memory;
+
+pub use fakes::{FixedClock, ScriptedBridge};
+pub use memory::InMemoryRepository;
