@@ -1,0 +1,357 @@
+//! [`HttpBridgeClient`]: the bridge's HTTP API (`docs/bridge-api.md`) on ureq.
+//!
+//! Every call has a connect timeout and an overall budget of its own, sends
+//! `Authorization: Bearer <BRIDGE_TOKEN>`, follows no redirect, reads at most
+//! 1 MiB of answer, and classifies every outcome into a [`BridgeError`]:
+//! cannot connect → `Unreachable`; budget spent → `Timeout`; 5xx, garbage or
+//! an unexpected status → `Upstream`; the bridge's classified Chatwoot
+//! failures → `Chatwoot`; 404 on status/delete → `NotFound`.
+
+use std::fmt;
+use std::time::Duration;
+
+use ryzeapi_domain::integration::RemoteState;
+use ryzeapi_domain::IntegrationStatus;
+use ryzeapi_ports::{ActivateRequest, BridgeClient, BridgeError, ChatwootFailure};
+use serde::{Deserialize, Serialize};
+use ureq::http::Response;
+use ureq::Body;
+
+const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
+
+/// Connect timeout and per-call budgets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BridgeTimeouts {
+    /// Establishing the connection (DNS, TCP, TLS).
+    pub connect: Duration,
+    /// The whole activate call.
+    pub activate: Duration,
+    /// The whole status call.
+    pub status: Duration,
+    /// The whole delete call.
+    pub delete: Duration,
+}
+
+impl Default for BridgeTimeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            activate: Duration::from_secs(60),
+            status: Duration::from_secs(10),
+            delete: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The bridge client over HTTP.
+pub struct HttpBridgeClient {
+    agent: ureq::Agent,
+    base_url: String,
+    authorization: String,
+    timeouts: BridgeTimeouts,
+}
+
+impl fmt::Debug for HttpBridgeClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpBridgeClient")
+            .field("base_url", &self.base_url)
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize)]
+struct ActivateWire<'a> {
+    instance: &'a str,
+    ryzeapi_url: &'a str,
+    ws_path: String,
+    chatwoot_base_url: &'a str,
+    chatwoot_account_id: i64,
+    chatwoot_api_token: &'a str,
+    inbox_name: &'a str,
+    sign_messages: bool,
+    ignore_groups: bool,
+    start_as_pending: bool,
+    reopen_resolved: bool,
+}
+
+#[derive(Deserialize)]
+struct IntegrationWire {
+    id: String,
+    status: String,
+    #[serde(default)]
+    inbox_id: Option<i64>,
+    #[serde(default)]
+    inbox_name: Option<String>,
+    #[serde(default)]
+    last_error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    error: ErrorWire,
+}
+
+#[derive(Deserialize)]
+struct ErrorWire {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    chatwoot_status: Option<u16>,
+    #[serde(default)]
+    detail: String,
+}
+
+impl HttpBridgeClient {
+    /// A client for the bridge at `base_url` authenticating with `token`.
+    pub fn new(base_url: &str, token: &str, timeouts: BridgeTimeouts) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(timeouts.connect))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent(concat!("ryzeapi/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        Self {
+            agent,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            authorization: format!("Bearer {token}"),
+            timeouts,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    fn integration_path(id: &str) -> String {
+        // Ids come from the bridge: encode anything that could change the path.
+        let encoded: String = id
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        format!("/v1/integrations/{encoded}")
+    }
+}
+
+fn transport_error(e: ureq::Error, budget: Duration) -> BridgeError {
+    use std::io::ErrorKind;
+    use ureq::Error as E;
+    use ureq::Timeout as T;
+    match e {
+        E::Timeout(T::Connect | T::Resolve) => {
+            BridgeError::Unreachable("connection timed out".into())
+        }
+        E::Timeout(_) => BridgeError::Timeout(budget),
+        E::HostNotFound => BridgeError::Unreachable("host not found".into()),
+        E::ConnectionFailed => BridgeError::Unreachable("connection failed".into()),
+        E::Io(io) if io.kind() == ErrorKind::TimedOut => BridgeError::Timeout(budget),
+        E::Io(io)
+            if matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::NotConnected
+                    | ErrorKind::AddrNotAvailable
+            ) =>
+        {
+            BridgeError::Unreachable(io.to_string())
+        }
+        E::Tls(_) | E::Rustls(_) | E::TlsRequired => {
+            BridgeError::Unreachable(format!("TLS failure: {e}"))
+        }
+        other => BridgeError::Upstream {
+            status: None,
+            message: other.to_string(),
+        },
+    }
+}
+
+fn read_body(response: &mut Response<Body>, budget: Duration) -> Result<String, BridgeError> {
+    response
+        .body_mut()
+        .with_config()
+        .limit(MAX_ANSWER_BYTES)
+        .read_to_string()
+        .map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(_) => BridgeError::Upstream {
+                status: Some(response_status(response)),
+                message: format!("answer larger than {MAX_ANSWER_BYTES} bytes"),
+            },
+            other => transport_error(other, budget),
+        })
+}
+
+fn response_status(response: &Response<Body>) -> u16 {
+    response.status().as_u16()
+}
+
+/// What a non-2xx answer means. `not_found_is_gone`: a plain 404 means the
+/// integration is unknown (status, delete) rather than a broken bridge.
+fn classify_failure(status: u16, body: &str, not_found_is_gone: bool) -> BridgeError {
+    let parsed = serde_json::from_str::<ErrorEnvelope>(body).ok().map(|e| e.error);
+    if let Some(err) = &parsed {
+        let failure = match err.kind.as_str() {
+            "chatwoot_unauthorized" => Some(ChatwootFailure::Unauthorized),
+            "chatwoot_forbidden" => Some(ChatwootFailure::Forbidden),
+            "chatwoot_not_found" => Some(ChatwootFailure::NotFound),
+            "chatwoot_invalid" => Some(ChatwootFailure::Invalid),
+            "chatwoot_unreachable" => Some(ChatwootFailure::Unreachable),
+            "chatwoot_timeout" => Some(ChatwootFailure::Timeout),
+            "chatwoot_error" => Some(ChatwootFailure::Other),
+            _ => None,
+        };
+        if let Some(failure) = failure {
+            let detail = if err.detail.is_empty() {
+                err.message.clone()
+            } else {
+                err.detail.clone()
+            };
+            return BridgeError::Chatwoot {
+                failure,
+                status: err.chatwoot_status,
+                detail,
+            };
+        }
+    }
+    match status {
+        404 if not_found_is_gone => BridgeError::NotFound,
+        401 | 403 => BridgeError::Rejected(status),
+        _ => BridgeError::Upstream {
+            status: Some(status),
+            message: match parsed {
+                Some(err) if !err.message.is_empty() => err.message,
+                _ => summarise(body),
+            },
+        },
+    }
+}
+
+/// A short, single-line excerpt of an unexpected answer.
+fn summarise(body: &str) -> String {
+    let line: String = body
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    if line.trim().is_empty() {
+        "empty answer".into()
+    } else {
+        format!("unexpected answer: {}", line.trim())
+    }
+}
+
+fn parse_integration(status: u16, body: &str) -> Result<RemoteState, BridgeError> {
+    let wire: IntegrationWire =
+        serde_json::from_str(body).map_err(|e| BridgeError::Upstream {
+            status: Some(status),
+            message: format!("unreadable answer: {e}"),
+        })?;
+    let parsed_status =
+        IntegrationStatus::parse(&wire.status).map_err(|e| BridgeError::Upstream {
+            status: Some(status),
+            message: format!("unreadable answer: {e}"),
+        })?;
+    if wire.id.trim().is_empty() {
+        return Err(BridgeError::Upstream {
+            status: Some(status),
+            message: "unreadable answer: empty integration id".into(),
+        });
+    }
+    let mut last_error = wire.last_error.unwrap_or_default();
+    if parsed_status == IntegrationStatus::Error && last_error.trim().is_empty() {
+        "the bridge reported an error without a message".clone_into(&mut last_error);
+    }
+    Ok(RemoteState {
+        bridge_integration_id: wire.id,
+        status: parsed_status,
+        inbox_id: wire.inbox_id.unwrap_or(0).max(0),
+        inbox_name: wire.inbox_name.unwrap_or_default(),
+        last_error,
+    })
+}
+
+impl BridgeClient for HttpBridgeClient {
+    fn activate(&self, request: &ActivateRequest) -> Result<RemoteState, BridgeError> {
+        let s = &request.settings;
+        let wire = ActivateWire {
+            instance: &request.instance,
+            ryzeapi_url: &request.ryzeapi_url,
+            ws_path: format!("/ws/chatwoot/{}", request.instance),
+            chatwoot_base_url: s.base_url.as_str(),
+            chatwoot_account_id: s.account_id.get(),
+            chatwoot_api_token: request.api_token.expose(),
+            inbox_name: s.inbox_name.as_str(),
+            sign_messages: s.flags.sign_messages,
+            ignore_groups: s.flags.ignore_groups,
+            start_as_pending: s.flags.start_as_pending,
+            reopen_resolved: s.flags.reopen_resolved,
+        };
+        let budget = self.timeouts.activate;
+        let mut response = self
+            .agent
+            .post(&self.url("/v1/integrations/activate"))
+            .header("Authorization", &self.authorization)
+            .config()
+            .timeout_global(Some(budget))
+            .build()
+            .send_json(&wire)
+            .map_err(|e| transport_error(e, budget))?;
+        let status = response_status(&response);
+        let body = read_body(&mut response, budget)?;
+        if (200..300).contains(&status) {
+            parse_integration(status, &body)
+        } else {
+            Err(classify_failure(status, &body, false))
+        }
+    }
+
+    fn status(&self, id: &str) -> Result<RemoteState, BridgeError> {
+        let budget = self.timeouts.status;
+        let mut response = self
+            .agent
+            .get(&self.url(&Self::integration_path(id)))
+            .header("Authorization", &self.authorization)
+            .config()
+            .timeout_global(Some(budget))
+            .build()
+            .call()
+            .map_err(|e| transport_error(e, budget))?;
+        let status = response_status(&response);
+        let body = read_body(&mut response, budget)?;
+        if (200..300).contains(&status) {
+            parse_integration(status, &body)
+        } else {
+            Err(classify_failure(status, &body, true))
+        }
+    }
+
+    fn delete(&self, id: &str) -> Result<(), BridgeError> {
+        let budget = self.timeouts.delete;
+        let mut response = self
+            .agent
+            .delete(&self.url(&Self::integration_path(id)))
+            .header("Authorization", &self.authorization)
+            .config()
+            .timeout_global(Some(budget))
+            .build()
+            .call()
+            .map_err(|e| transport_error(e, budget))?;
+        let status = response_status(&response);
+        let body = read_body(&mut response, budget)?;
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(classify_failure(status, &body, true))
+        }
+    }
+}

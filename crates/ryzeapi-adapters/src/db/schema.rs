@@ -1,0 +1,51 @@
+//! Table definitions shared by both backends (see `migrations/`).
+#![allow(missing_docs)]
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        name -> Text,
+        max_instances -> BigInt,
+        token_digest -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    instances (id) {
+        id -> Text,
+        account_id -> Text,
+        name -> Text,
+        token_digest -> Text,
+        state -> Text,
+        websocket_enabled -> Integer,
+        websocket_events -> Text,
+        websocket_media_base64 -> Integer,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    chatwoot_integrations (instance_id) {
+        instance_id -> Text,
+        bridge_integration_id -> Text,
+        chatwoot_base_url -> Text,
+        chatwoot_account_id -> BigInt,
+        chatwoot_api_token_enc -> Text,
+        chatwoot_inbox_id -> BigInt,
+        chatwoot_inbox_name -> Text,
+        requested_inbox_name -> Text,
+        status -> Text,
+        last_error -> Text,
+        sign_messages -> Integer,
+        ignore_groups -> Integer,
+        start_as_pending -> Integer,
+        reopen_resolved -> Integer,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::joinable!(instances -> accounts (account_id));
+diesel::joinable!(chatwoot_integrations -> instances (instance_id));
+diesel::allow_tables_to_appear_in_same_query!(accounts, instances, chatwoot_integrations);

@@ -1,0 +1,11 @@
+//! The repository contract against both SQL backends.
+
+mod sqlite {
+    use ryzeapi_adapters::testing::TestRepository;
+    ryzeapi_ports::repository_contract!(TestRepository::sqlite());
+}
+
+mod postgres {
+    use ryzeapi_adapters::testing::TestRepository;
+    ryzeapi_ports::repository_contract!(TestRepository::postgres());
+}

@@ -1,0 +1,3 @@
+DROP TABLE chatwoot_integrations;
+DROP TABLE instances;
+DROP TABLE accounts;
