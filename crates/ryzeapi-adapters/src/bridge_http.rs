@@ -198,7 +198,9 @@ fn response_status(response: &Response<Body>) -> u16 {
 /// What a non-2xx answer means. `not_found_is_gone`: a plain 404 means the
 /// integration is unknown (status, delete) rather than a broken bridge.
 fn classify_failure(status: u16, body: &str, not_found_is_gone: bool) -> BridgeError {
-    let parsed = serde_json::from_str::<ErrorEnvelope>(body).ok().map(|e| e.error);
+    let parsed = serde_json::from_str::<ErrorEnvelope>(body)
+        .ok()
+        .map(|e| e.error);
     if let Some(err) = &parsed {
         let failure = match err.kind.as_str() {
             "chatwoot_unauthorized" => Some(ChatwootFailure::Unauthorized),
@@ -251,11 +253,10 @@ fn summarise(body: &str) -> String {
 }
 
 fn parse_integration(status: u16, body: &str) -> Result<RemoteState, BridgeError> {
-    let wire: IntegrationWire =
-        serde_json::from_str(body).map_err(|e| BridgeError::Upstream {
-            status: Some(status),
-            message: format!("unreadable answer: {e}"),
-        })?;
+    let wire: IntegrationWire = serde_json::from_str(body).map_err(|e| BridgeError::Upstream {
+        status: Some(status),
+        message: format!("unreadable answer: {e}"),
+    })?;
     let parsed_status =
         IntegrationStatus::parse(&wire.status).map_err(|e| BridgeError::Upstream {
             status: Some(status),

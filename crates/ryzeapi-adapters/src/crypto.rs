@@ -199,8 +199,12 @@ pub fn aes256gcm_seal(
 ) -> Result<Vec<u8>, CipherError> {
     let key = less_safe_key(key)?;
     let mut in_out = plaintext.to_vec();
-    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut in_out)
-        .map_err(|_| CipherError::Failure("seal failed".into()))?;
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(aad),
+        &mut in_out,
+    )
+    .map_err(|_| CipherError::Failure("seal failed".into()))?;
     Ok(in_out)
 }
 
@@ -217,7 +221,11 @@ pub fn aes256gcm_open(
     let key = less_safe_key(key)?;
     let mut in_out = sealed.to_vec();
     let plain = key
-        .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut in_out)
+        .open_in_place(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            &mut in_out,
+        )
         .map_err(|_| CipherError::Rejected)?;
     Ok(plain.to_vec())
 }
@@ -304,11 +312,13 @@ impl RingTokens {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        use std::fmt::Write as _;
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 impl Default for RingTokens {
@@ -327,9 +337,11 @@ impl TokenService for RingTokens {
     }
 
     fn digest(&self, token: &str) -> TokenDigest {
-        TokenDigest::from_hex(hex(
-            ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref(),
-        ))
+        TokenDigest::from_hex(hex(ring::digest::digest(
+            &ring::digest::SHA256,
+            token.as_bytes(),
+        )
+        .as_ref()))
     }
 }
 
@@ -385,11 +397,19 @@ mod tests {
     fn keys_decode_or_explain() {
         let key = STANDARD.encode([7u8; 32]);
         assert_eq!(decode_key("ENCRYPTION_KEY", &key).unwrap(), [7u8; 32]);
-        let err = decode_key("ENCRYPTION_KEY", "c2hvcnQ=").unwrap_err().to_string();
-        assert!(err.contains("ENCRYPTION_KEY") && err.contains("32"), "{err}");
+        let err = decode_key("ENCRYPTION_KEY", "c2hvcnQ=")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ENCRYPTION_KEY") && err.contains("32"),
+            "{err}"
+        );
         assert!(decode_key("ENCRYPTION_KEY", "not base64 !!").is_err());
         let old = parse_old_keys(&format!("1:{key}, 2:{key}")).unwrap();
-        assert_eq!(old.iter().map(|(id, _)| *id).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            old.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
         assert!(parse_old_keys("x:abc").is_err());
         assert!(parse_old_keys("abc").is_err());
     }

@@ -41,17 +41,26 @@ fn connect_admin(admin: &str) -> PgConnection {
 fn with_database(admin: &str, name: &str) -> String {
     let (scheme, rest) = admin.split_once("://").unwrap_or(("postgres", admin));
     let (authority, tail) = rest.split_once('/').unwrap_or((rest, ""));
-    let query = tail.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    let query = tail
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
     format!("{scheme}://{authority}/{name}{query}")
 }
 
 fn migrations_fingerprint() -> u64 {
     // FNV-1a over every migration file, so a changed migration gets a new template.
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations/postgres"));
+    let root = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../migrations/postgres"
+    ));
     let mut files = Vec::new();
     let mut stack = vec![root];
     while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("migrations folder").flatten() {
+        for entry in std::fs::read_dir(&dir)
+            .expect("migrations folder")
+            .flatten()
+        {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
@@ -106,8 +115,9 @@ fn template(admin: &str) -> &'static str {
                 .execute(&mut conn)
                 .expect("create the template");
             {
-                let db = Database::connect(&with_database(admin, &building), 1, Duration::from_secs(10))
-                    .expect("connect to the template");
+                let db =
+                    Database::connect(&with_database(admin, &building), 1, Duration::from_secs(10))
+                        .expect("connect to the template");
                 db.migrate().expect("migrate the template");
             }
             // Published under its final name only once fully migrated.
@@ -170,7 +180,8 @@ impl TestDatabase {
 
     /// A fresh, migrated SQLite database in a temporary folder.
     pub fn sqlite() -> Self {
-        let dir = std::env::temp_dir().join(format!("ryzeapi-test-{}", RingTokens::new().generate_id()));
+        let dir =
+            std::env::temp_dir().join(format!("ryzeapi-test-{}", RingTokens::new().generate_id()));
         std::fs::create_dir_all(&dir).expect("temporary folder");
         let url = format!("sqlite://{}", dir.join("ryzeapi.db").display());
         Database::connect(&url, 1, Duration::from_secs(10))
@@ -189,7 +200,8 @@ impl TestDatabase {
 
     /// A small pool on this database.
     pub fn connect(&self) -> Database {
-        Database::connect(&self.url, 4, Duration::from_secs(10)).expect("connect to the test database")
+        Database::connect(&self.url, 4, Duration::from_secs(10))
+            .expect("connect to the test database")
     }
 }
 
@@ -198,8 +210,9 @@ impl Drop for TestDatabase {
         match &self.cleanup {
             Cleanup::Postgres { admin, name } => {
                 if let Ok(mut conn) = PgConnection::establish(admin) {
-                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut conn);
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn);
                 }
             }
             Cleanup::Sqlite { dir } => {

@@ -1,5 +1,6 @@
 //! The HTTP bridge client against a local HTTP server: the exact request,
 //! 2xx, each classified 4xx, 5xx, garbage, connection refused and a hang.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -141,7 +142,10 @@ fn activate_sends_the_documented_request() {
     assert_eq!(seen.method, "POST");
     assert_eq!(seen.path, "/v1/integrations/activate");
     assert_eq!(seen.header("authorization"), Some("Bearer bridge-secret"));
-    assert!(seen.header("content-type").unwrap_or_default().starts_with("application/json"));
+    assert!(seen
+        .header("content-type")
+        .unwrap_or_default()
+        .starts_with("application/json"));
     let body: serde_json::Value = serde_json::from_str(&seen.body).expect("json");
     assert_eq!(
         body,
@@ -194,22 +198,34 @@ fn classified_chatwoot_failures_are_kept() {
 
 #[test]
 fn a_refused_service_token_is_its_own_error() {
-    let (url, _seen) = serve_once(Reply::Status(401, r#"{"error":{"kind":"unauthorized","message":"bad token"}}"#));
-    assert_eq!(client(&url).activate(&request()), Err(BridgeError::Rejected(401)));
+    let (url, _seen) = serve_once(Reply::Status(
+        401,
+        r#"{"error":{"kind":"unauthorized","message":"bad token"}}"#,
+    ));
+    assert_eq!(
+        client(&url).activate(&request()),
+        Err(BridgeError::Rejected(401))
+    );
 }
 
 #[test]
 fn server_errors_and_garbage_are_upstream_failures() {
     let (url, _seen) = serve_once(Reply::Status(500, "<html>boom</html>"));
     match client(&url).activate(&request()) {
-        Err(BridgeError::Upstream { status: Some(500), message }) => {
+        Err(BridgeError::Upstream {
+            status: Some(500),
+            message,
+        }) => {
             assert!(message.contains("boom"), "{message}");
         }
         other => panic!("unexpected {other:?}"),
     }
     let (url, _seen) = serve_once(Reply::Status(200, "not json"));
     match client(&url).activate(&request()) {
-        Err(BridgeError::Upstream { status: Some(200), message }) => {
+        Err(BridgeError::Upstream {
+            status: Some(200),
+            message,
+        }) => {
             assert!(message.contains("unreadable"), "{message}");
         }
         other => panic!("unexpected {other:?}"),
@@ -223,7 +239,10 @@ fn server_errors_and_garbage_are_upstream_failures() {
     let (url, _seen) = serve_once(Reply::Status(404, "{}"));
     assert!(matches!(
         client(&url).activate(&request()),
-        Err(BridgeError::Upstream { status: Some(404), .. })
+        Err(BridgeError::Upstream {
+            status: Some(404),
+            ..
+        })
     ));
 }
 
@@ -245,32 +264,54 @@ fn a_hung_bridge_times_out_within_the_budget() {
     let started = Instant::now();
     let err = client(&url).status("int_1").expect_err("hang");
     assert_eq!(err, BridgeError::Timeout(Duration::from_millis(800)));
-    assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
 fn status_and_delete() {
-    let (url, seen) = serve_once(Reply::Status(200, r#"{"id":"int/42","status":"error","inbox_id":9,"inbox_name":"x","last_error":"inbox deleted in Chatwoot"}"#));
+    let (url, seen) = serve_once(Reply::Status(
+        200,
+        r#"{"id":"int/42","status":"error","inbox_id":9,"inbox_name":"x","last_error":"inbox deleted in Chatwoot"}"#,
+    ));
     let state = client(&url).status("int/42").expect("status");
     assert_eq!(state.status, IntegrationStatus::Error);
     assert_eq!(state.last_error, "inbox deleted in Chatwoot");
     let seen = seen.recv().expect("request");
-    assert_eq!((seen.method.as_str(), seen.path.as_str()), ("GET", "/v1/integrations/int%2F42"));
+    assert_eq!(
+        (seen.method.as_str(), seen.path.as_str()),
+        ("GET", "/v1/integrations/int%2F42")
+    );
     assert_eq!(seen.header("authorization"), Some("Bearer bridge-secret"));
 
-    let (url, _seen) = serve_once(Reply::Status(404, r#"{"error":{"kind":"not_found","message":"no such integration"}}"#));
+    let (url, _seen) = serve_once(Reply::Status(
+        404,
+        r#"{"error":{"kind":"not_found","message":"no such integration"}}"#,
+    ));
     assert_eq!(client(&url).status("int_1"), Err(BridgeError::NotFound));
 
     let (url, seen) = serve_once(Reply::Status(204, ""));
     client(&url).delete("int_1").expect("delete");
     let seen = seen.recv().expect("request");
-    assert_eq!((seen.method.as_str(), seen.path.as_str()), ("DELETE", "/v1/integrations/int_1"));
+    assert_eq!(
+        (seen.method.as_str(), seen.path.as_str()),
+        ("DELETE", "/v1/integrations/int_1")
+    );
 
     let (url, _seen) = serve_once(Reply::Status(404, ""));
     assert_eq!(client(&url).delete("int_1"), Err(BridgeError::NotFound));
-    let (url, _seen) = serve_once(Reply::Status(503, r#"{"error":{"kind":"internal","message":"database down"}}"#));
+    let (url, _seen) = serve_once(Reply::Status(
+        503,
+        r#"{"error":{"kind":"internal","message":"database down"}}"#,
+    ));
     assert_eq!(
         client(&url).delete("int_1"),
-        Err(BridgeError::Upstream { status: Some(503), message: "database down".into() })
+        Err(BridgeError::Upstream {
+            status: Some(503),
+            message: "database down".into()
+        })
     );
 }

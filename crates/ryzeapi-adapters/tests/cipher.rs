@@ -1,5 +1,6 @@
 //! AES-256-GCM sealing: round trip, tampering, wrong key, wrong row,
 //! rotation, and Wycheproof's published AES-GCM vectors through our wrapper.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -56,7 +57,10 @@ fn every_single_byte_flip_is_rejected() {
         let mut bytes = text.as_bytes().to_vec();
         bytes[i] ^= 0x01;
         let forged = SealedSecret::new(String::from_utf8_lossy(&bytes).into_owned());
-        assert!(c.open(&forged, &ctx("i1")).is_err(), "flip at text byte {i} accepted");
+        assert!(
+            c.open(&forged, &ctx("i1")).is_err(),
+            "flip at text byte {i} accepted"
+        );
     }
     // truncation
     let cut = SealedSecret::new(text[..text.len() - 2].to_owned());
@@ -85,17 +89,29 @@ fn old_rows_still_open_after_rotation() {
     let old = before.seal("old secret", &ctx("i1")).expect("seal");
 
     let rotated = AesGcmCipher::new((2, KEY_2), &[(1, KEY_1)]).expect("rotated");
-    assert_eq!(rotated.open(&old, &ctx("i1")).expect("open old"), "old secret");
+    assert_eq!(
+        rotated.open(&old, &ctx("i1")).expect("open old"),
+        "old secret"
+    );
     let new = rotated.seal("new secret", &ctx("i1")).expect("seal");
     assert!(new.as_str().starts_with("v1.2."));
-    assert_eq!(rotated.open(&new, &ctx("i1")).expect("open new"), "new secret");
+    assert_eq!(
+        rotated.open(&new, &ctx("i1")).expect("open new"),
+        "new secret"
+    );
 
     // once the old key is retired, old rows say which key they need
     let retired = cipher(2, KEY_2);
-    assert_eq!(retired.open(&old, &ctx("i1")), Err(CipherError::UnknownKey(1)));
+    assert_eq!(
+        retired.open(&old, &ctx("i1")),
+        Err(CipherError::UnknownKey(1))
+    );
     // a value cannot be relabelled to another key version
     let relabelled = SealedSecret::new(old.as_str().replacen("v1.1.", "v1.2.", 1));
-    assert_eq!(rotated.open(&relabelled, &ctx("i1")), Err(CipherError::Rejected));
+    assert_eq!(
+        rotated.open(&relabelled, &ctx("i1")),
+        Err(CipherError::Rejected)
+    );
 }
 
 #[test]
@@ -106,7 +122,14 @@ fn duplicate_key_ids_are_refused() {
 #[test]
 fn malformed_values_are_named_as_such() {
     let c = cipher(1, KEY_1);
-    for bad in ["", "plain text", "v2.1.AAAA", "v1.x.AAAA", "v1.1.!!!!", "v1.1.AAAA"] {
+    for bad in [
+        "",
+        "plain text",
+        "v2.1.AAAA",
+        "v1.x.AAAA",
+        "v1.1.!!!!",
+        "v1.1.AAAA",
+    ] {
         assert_eq!(
             c.open(&SealedSecret::new(bad), &ctx("i1")),
             Err(CipherError::Malformed),

@@ -1,4 +1,5 @@
 //! The repository contract against both SQL backends.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod sqlite {
     use ryzeapi_adapters::testing::TestRepository;

@@ -108,7 +108,12 @@ impl ConnectionState {
             "qr_ready" => Self::QrReady,
             "connected" => Self::Connected,
             "logged_out" => Self::LoggedOut,
-            _ => return Err(ValidationError::new("state", format!("unknown state '{raw}'"))),
+            _ => {
+                return Err(ValidationError::new(
+                    "state",
+                    format!("unknown state '{raw}'"),
+                ))
+            }
         })
     }
 }
@@ -182,7 +187,10 @@ mod tests {
 
     #[test]
     fn names_follow_the_rules() {
-        assert_eq!(InstanceName::parse(" suporte ").unwrap().as_str(), "suporte");
+        assert_eq!(
+            InstanceName::parse(" suporte ").unwrap().as_str(),
+            "suporte"
+        );
         assert!(InstanceName::parse("Loja_1.a-b").is_ok());
         for bad in ["", "-x", ".x", "a b", "a/b", "é", "a?b"] {
             assert!(InstanceName::parse(bad).is_err(), "{bad}");
@@ -209,7 +217,11 @@ mod tests {
     fn websocket_events_are_checked_and_deduplicated() {
         let cfg = WebsocketConfig::parse(
             true,
-            &["message.exchange".into(), "message.exchange".into(), "instance.state".into()],
+            &[
+                "message.exchange".into(),
+                "message.exchange".into(),
+                "instance.state".into(),
+            ],
             false,
         )
         .unwrap();

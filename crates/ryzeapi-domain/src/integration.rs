@@ -240,7 +240,10 @@ impl Integration {
     /// Replaces the settings (a re-set), keeping identity and creation time.
     pub fn reconfigure(&mut self, settings: ChatwootSettings, now: Timestamp) {
         if self.inbox_id == 0 {
-            settings.inbox_name.as_str().clone_into(&mut self.inbox_name);
+            settings
+                .inbox_name
+                .as_str()
+                .clone_into(&mut self.inbox_name);
         }
         self.settings = settings;
         self.updated_at = now;
@@ -408,7 +411,10 @@ mod tests {
         let mut r = remote(IntegrationStatus::Active);
         r.bridge_integration_id = " ".into();
         let err = Integration::activated(InstanceId::new("i1"), settings(), &r, T0).unwrap_err();
-        assert_eq!(err, TransitionError::MissingBridgeId(IntegrationStatus::Active));
+        assert_eq!(
+            err,
+            TransitionError::MissingBridgeId(IntegrationStatus::Active)
+        );
     }
 
     #[test]
@@ -417,7 +423,8 @@ mod tests {
             Integration::failed(InstanceId::new("i1"), settings(), "  ", T0).unwrap_err(),
             TransitionError::MissingReason
         );
-        let i = Integration::failed(InstanceId::new("i1"), settings(), "bridge offline", T0).unwrap();
+        let i =
+            Integration::failed(InstanceId::new("i1"), settings(), "bridge offline", T0).unwrap();
         assert_eq!(i.status(), IntegrationStatus::Error);
         assert_eq!(i.last_error(), "bridge offline");
         assert_eq!(i.bridge_integration_id, "");
@@ -462,7 +469,8 @@ mod tests {
         );
         assert!(i.resume(T1).is_err());
         assert_eq!(i.status(), IntegrationStatus::Error);
-        i.apply_activation(&remote(IntegrationStatus::Active), T1).unwrap();
+        i.apply_activation(&remote(IntegrationStatus::Active), T1)
+            .unwrap();
         assert_eq!(i.status(), IntegrationStatus::Active);
         assert_eq!(i.last_error(), "");
     }
@@ -471,10 +479,12 @@ mod tests {
     fn a_failed_row_is_repaired_by_a_later_activation() {
         let mut i = Integration::failed(InstanceId::new("i1"), settings(), "401", T0).unwrap();
         assert_eq!(
-            i.apply_report(IntegrationStatus::Active, "", 3, T1).unwrap_err(),
+            i.apply_report(IntegrationStatus::Active, "", 3, T1)
+                .unwrap_err(),
             TransitionError::MissingBridgeId(IntegrationStatus::Active)
         );
-        i.apply_activation(&remote(IntegrationStatus::Active), T1).unwrap();
+        i.apply_activation(&remote(IntegrationStatus::Active), T1)
+            .unwrap();
         assert_eq!(i.status(), IntegrationStatus::Active);
         assert_eq!(i.created_at, T0);
     }
@@ -485,19 +495,28 @@ mod tests {
         r.inbox_id = 0;
         let mut i = Integration::activated(InstanceId::new("i1"), settings(), &r, T0).unwrap();
         assert_eq!(i.inbox_id, 0);
-        assert!(i.apply_report(IntegrationStatus::Active, "", 44, T1).unwrap());
+        assert!(i
+            .apply_report(IntegrationStatus::Active, "", 44, T1)
+            .unwrap());
         assert_eq!(i.inbox_id, 44);
         // a known inbox id is never replaced by a report
-        assert!(!i.apply_report(IntegrationStatus::Active, "", 45, T1).unwrap());
+        assert!(!i
+            .apply_report(IntegrationStatus::Active, "", 45, T1)
+            .unwrap());
         assert_eq!(i.inbox_id, 44);
-        assert!(i.apply_report(IntegrationStatus::Error, "inbox deleted", 0, T1).unwrap());
+        assert!(i
+            .apply_report(IntegrationStatus::Error, "inbox deleted", 0, T1)
+            .unwrap());
         assert_eq!(i.status(), IntegrationStatus::Error);
         assert_eq!(i.last_error(), "inbox deleted");
         assert_eq!(
-            i.apply_report(IntegrationStatus::Error, "", 0, T1).unwrap_err(),
+            i.apply_report(IntegrationStatus::Error, "", 0, T1)
+                .unwrap_err(),
             TransitionError::MissingReason
         );
-        assert!(i.apply_report(IntegrationStatus::Paused, "", 0, T1).unwrap());
+        assert!(i
+            .apply_report(IntegrationStatus::Paused, "", 0, T1)
+            .unwrap());
         assert_eq!(i.status(), IntegrationStatus::Paused);
         assert_eq!(i.last_error(), "");
     }
@@ -516,7 +535,10 @@ mod tests {
         s.inbox_name = InboxName::parse("Other").unwrap();
         i.reconfigure(s, T1);
         assert!(i.settings.flags.sign_messages);
-        assert_eq!(i.inbox_name, "WhatsApp - Orion", "a known inbox keeps its name");
+        assert_eq!(
+            i.inbox_name, "WhatsApp - Orion",
+            "a known inbox keeps its name"
+        );
         assert_eq!(i.bridge_integration_id, "int_1");
         assert_eq!(i.created_at, T0);
     }
@@ -563,7 +585,11 @@ mod tests {
 
     #[test]
     fn status_spellings() {
-        for s in [IntegrationStatus::Active, IntegrationStatus::Paused, IntegrationStatus::Error] {
+        for s in [
+            IntegrationStatus::Active,
+            IntegrationStatus::Paused,
+            IntegrationStatus::Error,
+        ] {
             assert_eq!(IntegrationStatus::parse(s.as_str()).unwrap(), s);
         }
         assert!(IntegrationStatus::parse("Active").is_err());

@@ -97,11 +97,7 @@ impl ChatwootBaseUrl {
             }
         }
         let scheme_len = text.len() - rest.len();
-        let normalised = format!(
-            "{}{}",
-            &lower[..scheme_len],
-            rest.trim_end_matches('/')
-        );
+        let normalised = format!("{}{}", &lower[..scheme_len], rest.trim_end_matches('/'));
         Ok(Self(normalised))
     }
 
@@ -137,7 +133,9 @@ fn valid_host(host: &str) -> bool {
     }
     if host.contains(':') {
         // IPv6 literal content
-        return host.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+        return host
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
     }
     host.split('.').all(|label| {
         !label.is_empty()
@@ -354,6 +352,9 @@ mod tests {
         assert!(InboxName::parse("a\u{0}b").is_err());
         assert!(InboxName::parse(&"é".repeat(256)).is_err());
         assert!(InboxName::parse(&"é".repeat(255)).is_ok());
-        assert_eq!(InboxName::default_for("suporte").as_str(), "WhatsApp - suporte");
+        assert_eq!(
+            InboxName::default_for("suporte").as_str(),
+            "WhatsApp - suporte"
+        );
     }
 }

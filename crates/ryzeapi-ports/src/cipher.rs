@@ -64,5 +64,8 @@ pub trait SecretCipher: Send + Sync {
 
 /// The associated data that binds an integration's API token to its row.
 pub fn api_token_context(instance: &InstanceId) -> String {
-    format!("chatwoot_integrations/{}/chatwoot_api_token", instance.as_str())
+    format!(
+        "chatwoot_integrations/{}/chatwoot_api_token",
+        instance.as_str()
+    )
 }

@@ -1,4 +1,5 @@
 //! The repository contract against the in-memory fake.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use ryzeapi_ports::testing::InMemoryRepository;
 

@@ -113,7 +113,11 @@ impl Database {
             }
         };
         // One connection for SQLite in memory, or each would see its own database.
-        let size = if target == ":memory:" { 1 } else { pool_size.max(1) };
+        let size = if target == ":memory:" {
+            1
+        } else {
+            pool_size.max(1)
+        };
         let pool = Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
@@ -134,7 +138,10 @@ impl Database {
     /// # Errors
     /// When a connection cannot be had or a migration fails.
     pub fn migrate(&self) -> anyhow::Result<usize> {
-        let mut conn = self.pool.get().context("no database connection for migrations")?;
+        let mut conn = self
+            .pool
+            .get()
+            .context("no database connection for migrations")?;
         let applied = match &mut *conn {
             AnyConnection::Postgresql(c) => c.run_pending_migrations(PG_MIGRATIONS),
             AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),

@@ -220,16 +220,14 @@ impl IntegrationRepository for DieselRepository {
             conn.transaction::<(), DieselError, _>(|conn| {
                 let updated = diesel::update(chatwoot_integrations::table.find(&row.instance_id))
                     .set((
-                        chatwoot_integrations::bridge_integration_id
-                            .eq(&row.bridge_integration_id),
+                        chatwoot_integrations::bridge_integration_id.eq(&row.bridge_integration_id),
                         chatwoot_integrations::chatwoot_base_url.eq(&row.chatwoot_base_url),
                         chatwoot_integrations::chatwoot_account_id.eq(row.chatwoot_account_id),
                         chatwoot_integrations::chatwoot_api_token_enc
                             .eq(&row.chatwoot_api_token_enc),
                         chatwoot_integrations::chatwoot_inbox_id.eq(row.chatwoot_inbox_id),
                         chatwoot_integrations::chatwoot_inbox_name.eq(&row.chatwoot_inbox_name),
-                        chatwoot_integrations::requested_inbox_name
-                            .eq(&row.requested_inbox_name),
+                        chatwoot_integrations::requested_inbox_name.eq(&row.requested_inbox_name),
                         chatwoot_integrations::status.eq(&row.status),
                         chatwoot_integrations::last_error.eq(&row.last_error),
                         chatwoot_integrations::sign_messages.eq(row.sign_messages),
@@ -260,8 +258,7 @@ impl IntegrationRepository for DieselRepository {
         let mut conn = self.conn()?;
         let n = diesel::update(chatwoot_integrations::table.find(integration.instance_id.as_str()))
             .set((
-                chatwoot_integrations::bridge_integration_id
-                    .eq(&integration.bridge_integration_id),
+                chatwoot_integrations::bridge_integration_id.eq(&integration.bridge_integration_id),
                 chatwoot_integrations::status.eq(integration.status().as_str()),
                 chatwoot_integrations::last_error.eq(integration.last_error()),
                 chatwoot_integrations::chatwoot_inbox_id.eq(integration.inbox_id),

@@ -90,7 +90,8 @@ impl InstanceRow {
             id: InstanceId::new(self.id),
             account_id: AccountId::new(self.account_id),
             name: InstanceName::parse(&self.name).map_err(|e| corrupt("instances.name", e))?,
-            state: ConnectionState::parse(&self.state).map_err(|e| corrupt("instances.state", e))?,
+            state: ConnectionState::parse(&self.state)
+                .map_err(|e| corrupt("instances.state", e))?,
             websocket: WebsocketConfig::parse(
                 self.websocket_enabled != 0,
                 &events,
@@ -166,8 +167,7 @@ impl IntegrationRow {
                 reopen_resolved: self.reopen_resolved != 0,
             },
         };
-        let status =
-            IntegrationStatus::parse(&self.status).map_err(|e| corrupt("status", e))?;
+        let status = IntegrationStatus::parse(&self.status).map_err(|e| corrupt("status", e))?;
         let integration = Integration::restore(
             InstanceId::new(self.instance_id),
             self.bridge_integration_id,

@@ -120,7 +120,12 @@ pub fn account_tokens_are_unique(repo: &dyn Repository) {
         .create_account(&account("acc3", 1), &digest("a1"))
         .expect_err("duplicate token");
     assert_eq!(err, RepoError::Duplicate(DuplicateField::Token));
-    assert_eq!(repo.account_by_token(&digest("a1")).expect("lookup").map(|a| a.id), Some(AccountId::new("acc1")));
+    assert_eq!(
+        repo.account_by_token(&digest("a1"))
+            .expect("lookup")
+            .map(|a| a.id),
+        Some(AccountId::new("acc1"))
+    );
 }
 
 /// Instances come back as stored, by token, by name and per account, oldest first.
@@ -136,10 +141,14 @@ pub fn instances_round_trip(repo: &dyn Repository) {
     let second = instance("i2", "acc1", "vendas", 1_000);
     let other = instance("i3", "acc2", "outra", 500);
     repo.create_instance(&first, &digest("t1"), 10).expect("i1");
-    repo.create_instance(&second, &digest("t2"), 10).expect("i2");
+    repo.create_instance(&second, &digest("t2"), 10)
+        .expect("i2");
     repo.create_instance(&other, &digest("t3"), 10).expect("i3");
 
-    assert_eq!(repo.instance_by_token(&digest("t1")).expect("q"), Some(first.clone()));
+    assert_eq!(
+        repo.instance_by_token(&digest("t1")).expect("q"),
+        Some(first.clone())
+    );
     assert_eq!(repo.instance_by_token(&digest("a1")).expect("q"), None);
     let by_name = repo
         .instance_by_name(&InstanceName::parse("vendas").expect("n"))
@@ -152,7 +161,10 @@ pub fn instances_round_trip(repo: &dyn Repository) {
     );
     let listed = repo.instances_of(&AccountId::new("acc1")).expect("q");
     assert_eq!(listed, vec![second, first]);
-    assert!(repo.instances_of(&AccountId::new("none")).expect("q").is_empty());
+    assert!(repo
+        .instances_of(&AccountId::new("none"))
+        .expect("q")
+        .is_empty());
 }
 
 /// A name is taken server-wide, whichever account holds it; nothing is written.
@@ -164,7 +176,10 @@ pub fn instance_names_are_unique_server_wide(repo: &dyn Repository) {
         .create_instance(&instance("i2", "acc2", "suporte", 2), &digest("t2"), 10)
         .expect_err("same name");
     assert_eq!(err, RepoError::Duplicate(DuplicateField::InstanceName));
-    assert!(repo.instances_of(&AccountId::new("acc2")).expect("q").is_empty());
+    assert!(repo
+        .instances_of(&AccountId::new("acc2"))
+        .expect("q")
+        .is_empty());
     assert_eq!(repo.instance_by_token(&digest("t2")).expect("q"), None);
 }
 
@@ -177,7 +192,10 @@ pub fn instance_tokens_are_unique(repo: &dyn Repository) {
         .create_instance(&instance("i2", "acc1", "b", 2), &digest("t1"), 10)
         .expect_err("same token");
     assert_eq!(err, RepoError::Duplicate(DuplicateField::Token));
-    assert_eq!(repo.instances_of(&AccountId::new("acc1")).expect("q").len(), 1);
+    assert_eq!(
+        repo.instances_of(&AccountId::new("acc1")).expect("q").len(),
+        1
+    );
 }
 
 /// The quota counts the account's instances only, and frees up on delete.
@@ -193,7 +211,9 @@ pub fn quota_is_enforced(repo: &dyn Repository) {
     assert_eq!(err, RepoError::QuotaExceeded);
     repo.create_instance(&instance("i4", "acc2", "d", 4), &digest("t4"), 2)
         .expect("other account unaffected");
-    assert!(repo.delete_instance(&InstanceId::new("i1")).expect("delete"));
+    assert!(repo
+        .delete_instance(&InstanceId::new("i1"))
+        .expect("delete"));
     repo.create_instance(&instance("i3", "acc1", "c", 5), &digest("t3"), 2)
         .expect("room again");
     let err = repo
@@ -218,13 +238,20 @@ pub fn websocket_and_state_updates(repo: &dyn Repository) {
     repo.create_instance(&i, &digest("t1"), 10).expect("create");
     let cfg = WebsocketConfig::parse(true, &["message.status".into()], true).expect("cfg");
     assert!(repo.set_websocket(&i.id, &cfg).expect("ws"));
-    assert!(repo.set_state(&i.id, ConnectionState::Connected).expect("state"));
-    let back = repo.instance_by_token(&digest("t1")).expect("q").expect("some");
+    assert!(repo
+        .set_state(&i.id, ConnectionState::Connected)
+        .expect("state"));
+    let back = repo
+        .instance_by_token(&digest("t1"))
+        .expect("q")
+        .expect("some");
     assert_eq!(back.websocket, cfg);
     assert_eq!(back.state, ConnectionState::Connected);
     let ghost = InstanceId::new("ghost");
     assert!(!repo.set_websocket(&ghost, &cfg).expect("ws"));
-    assert!(!repo.set_state(&ghost, ConnectionState::Connected).expect("state"));
+    assert!(!repo
+        .set_state(&ghost, ConnectionState::Connected)
+        .expect("state"));
 }
 
 /// Saving twice replaces the row (settings, token, state) and keeps its creation time.
@@ -254,11 +281,23 @@ pub fn integration_save_is_an_upsert(repo: &dyn Repository) {
     let stored = repo.integration(&id).expect("q").expect("row");
     assert_eq!(stored.api_token, SealedSecret::new("sealed-2"));
     assert_eq!(stored.integration.status(), IntegrationStatus::Error);
-    assert_eq!(stored.integration.last_error(), "Chatwoot rejected the API token");
+    assert_eq!(
+        stored.integration.last_error(),
+        "Chatwoot rejected the API token"
+    );
     assert!(stored.integration.settings.flags.ignore_groups);
-    assert_eq!(stored.integration.settings.inbox_name.as_str(), "Other inbox");
-    assert_eq!(stored.integration.created_at, Timestamp::from_millis(10_000));
-    assert_eq!(stored.integration.updated_at, Timestamp::from_millis(20_000));
+    assert_eq!(
+        stored.integration.settings.inbox_name.as_str(),
+        "Other inbox"
+    );
+    assert_eq!(
+        stored.integration.created_at,
+        Timestamp::from_millis(10_000)
+    );
+    assert_eq!(
+        stored.integration.updated_at,
+        Timestamp::from_millis(20_000)
+    );
 }
 
 /// A state update moves status, error, bridge id and inbox only.
@@ -272,14 +311,22 @@ pub fn integration_state_update_leaves_settings_alone(repo: &dyn Repository) {
         .expect("save");
     let mut changed = original.clone();
     changed
-        .apply_report(IntegrationStatus::Paused, "", 77, Timestamp::from_millis(30_000))
+        .apply_report(
+            IntegrationStatus::Paused,
+            "",
+            77,
+            Timestamp::from_millis(30_000),
+        )
         .expect("report");
     changed.settings = settings("Must not be stored");
     assert!(repo.update_integration_state(&changed).expect("update"));
     let stored = repo.integration(&id).expect("q").expect("row");
     assert_eq!(stored.integration.status(), IntegrationStatus::Paused);
     assert_eq!(stored.integration.inbox_id, 77);
-    assert_eq!(stored.integration.updated_at, Timestamp::from_millis(30_000));
+    assert_eq!(
+        stored.integration.updated_at,
+        Timestamp::from_millis(30_000)
+    );
     assert_eq!(stored.integration.settings, original.settings);
     assert_eq!(stored.api_token, SealedSecret::new("sealed-1"));
     let ghost = active("ghost", "int_9", 0, 1);
@@ -306,12 +353,21 @@ pub fn deleting_an_instance_removes_its_integration(repo: &dyn Repository) {
         .expect("save");
     repo.save_integration(&active("i2", "int_2", 2, 1), &SealedSecret::new("s"))
         .expect("save");
-    assert!(repo.delete_instance(&InstanceId::new("i1")).expect("delete"));
+    assert!(repo
+        .delete_instance(&InstanceId::new("i1"))
+        .expect("delete"));
     assert!(!repo.delete_instance(&InstanceId::new("i1")).expect("again"));
     assert_eq!(repo.integration(&InstanceId::new("i1")).expect("q"), None);
-    assert!(repo.integration(&InstanceId::new("i2")).expect("q").is_some());
-    assert!(repo.delete_integration(&InstanceId::new("i2")).expect("delete"));
-    assert!(!repo.delete_integration(&InstanceId::new("i2")).expect("again"));
+    assert!(repo
+        .integration(&InstanceId::new("i2"))
+        .expect("q")
+        .is_some());
+    assert!(repo
+        .delete_integration(&InstanceId::new("i2"))
+        .expect("delete"));
+    assert!(!repo
+        .delete_integration(&InstanceId::new("i2"))
+        .expect("again"));
     assert!(repo.instance_by_token(&digest("t2")).expect("q").is_some());
 }
 

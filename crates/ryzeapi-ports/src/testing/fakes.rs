@@ -92,11 +92,15 @@ impl BridgeClient for ScriptedBridge {
 
     fn status(&self, id: &str) -> Result<RemoteState, BridgeError> {
         lock(&self.calls).push(BridgeCall::Status(id.to_owned()));
-        lock(&self.status).pop_front().unwrap_or_else(Self::unscripted)
+        lock(&self.status)
+            .pop_front()
+            .unwrap_or_else(Self::unscripted)
     }
 
     fn delete(&self, id: &str) -> Result<(), BridgeError> {
         lock(&self.calls).push(BridgeCall::Delete(id.to_owned()));
-        lock(&self.delete).pop_front().unwrap_or_else(Self::unscripted)
+        lock(&self.delete)
+            .pop_front()
+            .unwrap_or_else(Self::unscripted)
     }
 }

@@ -119,9 +119,7 @@ impl InstanceRepository for InMemoryRepository {
             .filter(|(i, _)| &i.account_id == account)
             .map(|(i, _)| i.clone())
             .collect();
-        list.sort_by(|a, b| {
-            (a.created_at, a.name.as_str()).cmp(&(b.created_at, b.name.as_str()))
-        });
+        list.sort_by(|a, b| (a.created_at, a.name.as_str()).cmp(&(b.created_at, b.name.as_str())));
         Ok(list)
     }
 

@@ -1,5 +1,6 @@
 //! In-memory fakes of the ports and the contract suites every adapter must
 //! pass. Compiled only with the `testing` feature (dev-dependencies).
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 pub mod contract;
 pub mod fakes;

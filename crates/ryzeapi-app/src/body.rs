@@ -1,0 +1,25 @@
+//! Reading JSON bodies with a size limit and clear 400/413 answers.
+
+use actix_web::web;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// Reads the whole body (at most `limit` bytes) and parses it as `T`.
+///
+/// # Errors
+/// 413 past the limit; 400 `invalid body: …` for an empty body, bad JSON or wrong types.
+pub async fn read_json<T: DeserializeOwned>(
+    payload: web::Payload,
+    limit: usize,
+) -> Result<T, ApiError> {
+    let bytes = payload
+        .to_bytes_limited(limit)
+        .await
+        .map_err(|_| ApiError::TooLarge(limit))?
+        .map_err(|e| ApiError::invalid_body(format!("could not be read: {e}")))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid_body("a JSON object is required"));
+    }
+    serde_json::from_slice(&bytes).map_err(ApiError::invalid_body)
+}

@@ -1,0 +1,27 @@
+//! `DELETE /api/chatwoot/delete/:instance`: tear down on the bridge, then locally.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::INSTANCE_NOT_FOUND;
+use crate::auth::{authenticate, instance_for};
+use crate::chatwoot::deactivate;
+use crate::error::ApiError;
+use crate::state::{blocking, AppState};
+
+/// 200 `chatwoot integration deactivated`.
+///
+/// # Errors
+/// 503 module off, 401/403/404/429, 500.
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let module = state.module()?.clone();
+    let caller = authenticate(&req, &state, "requests", state.rate_limit()).await?;
+    let instance = instance_for(&state, &caller, &path, INSTANCE_NOT_FOUND).await?;
+    let shared = state.get_ref().clone();
+    blocking(move || deactivate(&shared, &module, &instance)).await?;
+    Ok(HttpResponse::Ok().json(json!({"message": "chatwoot integration deactivated"})))
+}

@@ -1,0 +1,30 @@
+//! `GET /api/chatwoot/list/:instance`: the local row refreshed from the bridge.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::INSTANCE_NOT_FOUND;
+use crate::auth::{authenticate, instance_for};
+use crate::chatwoot::live_view;
+use crate::error::ApiError;
+use crate::state::{blocking, AppState};
+use crate::views;
+
+/// 200 with the integration (never its API token).
+///
+/// # Errors
+/// 503 module off, 401/403/404/429, 500.
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let module = state.module()?.clone();
+    let caller = authenticate(&req, &state, "requests", state.rate_limit()).await?;
+    let instance = instance_for(&state, &caller, &path, INSTANCE_NOT_FOUND).await?;
+    let shared = state.get_ref().clone();
+    let view_instance = instance.clone();
+    let view = blocking(move || live_view(&shared, &module, &instance)).await?;
+    let mut body = views::integration(&view_instance, &view.integration);
+    body["live"] = view.live.into();
+    Ok(HttpResponse::Ok().json(body))
+}

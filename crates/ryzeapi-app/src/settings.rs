@@ -1,0 +1,243 @@
+//! Typed settings, layered by the `config` crate: built-in defaults, then an
+//! optional TOML file (`RYZEAPI_CONFIG`, default `ryzeapi.toml` if present),
+//! then the environment (`DATABASE_URL`, `BRIDGE_URL`, ... as documented).
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A secret setting: never printed by `Debug`.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "<unset>"
+        } else {
+            "<redacted>"
+        })
+    }
+}
+
+/// Every setting of the server. Field names are the environment variables, lower-cased.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// `postgres://…` or `sqlite://PATH`.
+    pub database_url: String,
+    /// Connections in the pool.
+    pub database_pool_size: u32,
+    /// Address the HTTP server binds (`127.0.0.1:0` picks a free port).
+    pub listen_addr: String,
+    /// The server's public base URL; defaults to `http://<listen address>`.
+    pub base_url: String,
+    /// Active AES-256-GCM key, base64 of 32 bytes.
+    pub encryption_key: Secret,
+    /// Version number of the active key.
+    pub encryption_key_id: u32,
+    /// Earlier keys still accepted for reading: `id:base64,id:base64`.
+    pub encryption_old_keys: Secret,
+    /// Where the embedded default keeps a generated key when `ENCRYPTION_KEY` is unset.
+    pub encryption_key_file: String,
+    /// Base URL of the bridge; the Chatwoot module is off while unset.
+    pub bridge_url: String,
+    /// Service token shared with the bridge; the module is off while unset.
+    pub bridge_token: Secret,
+    /// URL the bridge uses to reach this server; defaults to `BASE_URL`.
+    pub bridge_internal_ryzeapi_url: String,
+    /// Connect timeout of bridge calls, seconds.
+    pub bridge_connect_timeout_secs: u64,
+    /// Budget of the activate call, seconds.
+    pub bridge_activate_timeout_secs: u64,
+    /// Budget of the status call, seconds.
+    pub bridge_status_timeout_secs: u64,
+    /// Budget of the delete call, seconds.
+    pub bridge_delete_timeout_secs: u64,
+    /// Ensures an account with this token exists at startup (containers).
+    pub bootstrap_account_token: Secret,
+    /// Name of that account.
+    pub bootstrap_account_name: String,
+    /// Instance quota of accounts created without an explicit one.
+    pub default_max_instances: u32,
+    /// Largest accepted request body, bytes.
+    pub max_body_bytes: usize,
+    /// Requests per minute per token (0 turns limiting off).
+    pub rate_limit_per_minute: u32,
+    /// Instance creations per minute per account token (0 turns it off).
+    pub rate_limit_create_per_minute: u32,
+    /// HTTP worker threads (0: one per core).
+    pub workers: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://./data/ryzeapi.db".into(),
+            database_pool_size: 10,
+            listen_addr: "127.0.0.1:8080".into(),
+            base_url: String::new(),
+            encryption_key: Secret::default(),
+            encryption_key_id: 1,
+            encryption_old_keys: Secret::default(),
+            encryption_key_file: "./data/encryption.key".into(),
+            bridge_url: String::new(),
+            bridge_token: Secret::default(),
+            bridge_internal_ryzeapi_url: String::new(),
+            bridge_connect_timeout_secs: 5,
+            bridge_activate_timeout_secs: 60,
+            bridge_status_timeout_secs: 10,
+            bridge_delete_timeout_secs: 30,
+            bootstrap_account_token: Secret::default(),
+            bootstrap_account_name: "bootstrap".into(),
+            default_max_instances: 100,
+            max_body_bytes: 64 * 1024,
+            rate_limit_per_minute: 100,
+            rate_limit_create_per_minute: 20,
+            workers: 0,
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, then the optional file, then the environment.
+    ///
+    /// # Errors
+    /// A file that cannot be parsed, or a value of the wrong type.
+    pub fn load() -> anyhow::Result<Self> {
+        let file = std::env::var("RYZEAPI_CONFIG").ok();
+        let required = file.is_some();
+        let path = file.unwrap_or_else(|| "ryzeapi.toml".into());
+        let settings: Self = config::Config::builder()
+            .add_source(config::File::new(&path, config::FileFormat::Toml).required(required))
+            .add_source(config::Environment::default())
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks values the types cannot.
+    ///
+    /// # Errors
+    /// A message naming the setting.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        for (name, secs) in [
+            (
+                "BRIDGE_CONNECT_TIMEOUT_SECS",
+                self.bridge_connect_timeout_secs,
+            ),
+            (
+                "BRIDGE_ACTIVATE_TIMEOUT_SECS",
+                self.bridge_activate_timeout_secs,
+            ),
+            (
+                "BRIDGE_STATUS_TIMEOUT_SECS",
+                self.bridge_status_timeout_secs,
+            ),
+            (
+                "BRIDGE_DELETE_TIMEOUT_SECS",
+                self.bridge_delete_timeout_secs,
+            ),
+        ] {
+            anyhow::ensure!(
+                (1..=600).contains(&secs),
+                "{name} must be between 1 and 600 seconds"
+            );
+        }
+        anyhow::ensure!(
+            (1024..=16 * 1024 * 1024).contains(&self.max_body_bytes),
+            "MAX_BODY_BYTES must be between 1024 and 16777216"
+        );
+        anyhow::ensure!(
+            self.database_pool_size >= 1,
+            "DATABASE_POOL_SIZE must be at least 1"
+        );
+        if !self.bridge_url.trim().is_empty() {
+            let url = self.bridge_url.trim();
+            anyhow::ensure!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "BRIDGE_URL must be an http:// or https:// URL"
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether the Chatwoot module is on: both `BRIDGE_URL` and `BRIDGE_TOKEN` set.
+    pub fn module_enabled(&self) -> bool {
+        !self.bridge_url.trim().is_empty() && !self.bridge_token.expose().trim().is_empty()
+    }
+
+    /// Connect timeout for bridge calls.
+    pub fn bridge_timeouts(&self) -> ryzeapi_adapters::BridgeTimeouts {
+        ryzeapi_adapters::BridgeTimeouts {
+            connect: Duration::from_secs(self.bridge_connect_timeout_secs),
+            activate: Duration::from_secs(self.bridge_activate_timeout_secs),
+            status: Duration::from_secs(self.bridge_status_timeout_secs),
+            delete: Duration::from_secs(self.bridge_delete_timeout_secs),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let settings = Settings {
+            encryption_key: Secret::new("a2V5a2V5"),
+            bridge_token: Secret::new("bridge-secret-value"),
+            bootstrap_account_token: Secret::new("bootstrap-secret-value"),
+            ..Settings::default()
+        };
+        let text = format!("{settings:?}");
+        assert!(!text.contains("bridge-secret-value"));
+        assert!(!text.contains("bootstrap-secret-value"));
+        assert!(!text.contains("a2V5a2V5"));
+    }
+
+    #[test]
+    fn module_needs_both_settings() {
+        let mut s = Settings::default();
+        assert!(!s.module_enabled());
+        s.bridge_url = "http://bridge:9000".into();
+        assert!(!s.module_enabled());
+        s.bridge_token = Secret::new("t");
+        assert!(s.module_enabled());
+        s.bridge_url = "  ".into();
+        assert!(!s.module_enabled());
+    }
+
+    #[test]
+    fn validation_names_the_setting() {
+        let s = Settings {
+            bridge_status_timeout_secs: 0,
+            ..Settings::default()
+        };
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("BRIDGE_STATUS_TIMEOUT_SECS"));
+        let s = Settings {
+            bridge_url: "bridge:9000".into(),
+            ..Settings::default()
+        };
+        assert!(s.validate().unwrap_err().to_string().contains("BRIDGE_URL"));
+    }
+}
