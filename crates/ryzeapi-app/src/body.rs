@@ -5,7 +5,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// Reads the whole body (at most `limit` bytes) and parses it as `T`.
+/// Reads the whole body (at most `limit` bytes), which must be a JSON
+/// object, and parses it as `T`.
 ///
 /// # Errors
 /// 413 past the limit; 400 `invalid body: …` for an empty body, bad JSON or wrong types.
@@ -21,5 +22,10 @@ pub async fn read_json<T: DeserializeOwned>(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid_body("a JSON object is required"));
     }
-    serde_json::from_slice(&bytes).map_err(ApiError::invalid_body)
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(ApiError::invalid_body)?;
+    if !value.is_object() {
+        return Err(ApiError::invalid_body("expected a JSON object"));
+    }
+    serde_json::from_value(value).map_err(ApiError::invalid_body)
 }

@@ -192,6 +192,11 @@ impl Application {
         Ok(Self { port, server })
     }
 
+    /// A handle to stop the server.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.port

@@ -105,10 +105,7 @@ pub async fn create(
         actix_web::HttpMessage::extensions_mut(&req).insert(info);
         return Err(ApiError::RateLimited);
     }
-    let body: Value = read_json(payload, state.max_body_bytes).await?;
-    let Value::Object(body) = body else {
-        return Err(ApiError::invalid_body("expected a JSON object"));
-    };
+    let body: Map<String, Value> = read_json(payload, state.max_body_bytes).await?;
     let core: Core =
         serde_json::from_value(Value::Object(body.clone())).map_err(ApiError::invalid_body)?;
     let name =

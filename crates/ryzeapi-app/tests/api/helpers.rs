@@ -1,0 +1,475 @@
+//! The black-box harness: `spawn_app()` runs the real server on a random
+//! port with a fresh Postgres database and a fake bridge that is a real HTTP
+//! server; a capturing logger records every log line.
+
+use std::collections::VecDeque;
+use std::net::TcpListener;
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use ryzeapi_adapters::testing::TestDatabase;
+use ryzeapi_adapters::{RingTokens, SystemClock};
+use ryzeapi_app::accounts::create_account;
+use ryzeapi_app::{Application, Secret, Settings};
+use serde_json::{json, Value};
+
+// ---------------------------------------------------------------- logging
+
+struct Capture {
+    lines: Mutex<Vec<String>>,
+}
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        let line = format!("{} {} {}", record.level(), record.target(), record.args());
+        self.lines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(line);
+    }
+    fn flush(&self) {}
+}
+
+fn capture() -> &'static Capture {
+    static CAPTURE: OnceLock<&'static Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture: &'static Capture = Box::leak(Box::new(Capture {
+            lines: Mutex::new(Vec::new()),
+        }));
+        log::set_logger(capture).expect("logger");
+        log::set_max_level(log::LevelFilter::Trace);
+        capture
+    })
+}
+
+/// Every log line of the process so far containing `needle`.
+pub fn log_lines_containing(needle: &str) -> Vec<String> {
+    capture()
+        .lines
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .filter(|l| l.contains(needle))
+        .cloned()
+        .collect()
+}
+
+// ---------------------------------------------------------------- fake bridge
+
+/// A scripted answer of the fake bridge.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// Status and JSON body.
+    Json(u16, Value),
+    /// Status and raw body.
+    Raw(u16, &'static str),
+    /// Sleep, then answer 200 `{}`.
+    Hang(Duration),
+}
+
+/// A request the fake bridge received.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub authorization: String,
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct BridgeState {
+    calls: Vec<Call>,
+    activate: VecDeque<Reply>,
+    status: VecDeque<Reply>,
+    delete: VecDeque<Reply>,
+}
+
+/// A fake bridge: a real HTTP server answering the bridge API from scripts,
+/// with sensible defaults (activate → active, inbox 41; status → active; delete → 204).
+#[derive(Clone)]
+pub struct FakeBridge {
+    pub url: String,
+    state: Arc<Mutex<BridgeState>>,
+}
+
+fn error_body(kind: &str, chatwoot_status: u16, detail: &str) -> Value {
+    json!({"error": {"kind": kind, "message": detail, "chatwoot_status": chatwoot_status, "detail": detail}})
+}
+
+/// A classified Chatwoot failure as the bridge reports it.
+pub fn chatwoot_failure(status: u16, kind: &str, detail: &str) -> Reply {
+    Reply::Json(status, error_body(kind, status, detail))
+}
+
+async fn answer(reply: Reply) -> HttpResponse {
+    match reply {
+        Reply::Json(code, body) => {
+            HttpResponse::build(actix_web::http::StatusCode::from_u16(code).expect("status"))
+                .json(body)
+        }
+        Reply::Raw(code, body) => {
+            HttpResponse::build(actix_web::http::StatusCode::from_u16(code).expect("status"))
+                .body(body)
+        }
+        Reply::Hang(d) => {
+            actix_web::rt::time::sleep(d).await;
+            HttpResponse::Ok().json(json!({}))
+        }
+    }
+}
+
+async fn bridge_handler(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<Arc<Mutex<BridgeState>>>,
+) -> HttpResponse {
+    let call = Call {
+        method: req.method().to_string(),
+        path: req.path().to_owned(),
+        authorization: req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    };
+    let reply = {
+        let mut s = state.lock().expect("bridge state");
+        s.calls.push(call.clone());
+        let id = call.path.rsplit('/').next().unwrap_or_default().to_owned();
+        match (call.method.as_str(), call.path.as_str()) {
+            ("POST", "/v1/integrations/activate") => s.activate.pop_front().unwrap_or_else(|| {
+                Reply::Json(
+                    201,
+                    json!({
+                        "id": format!("int_{}", call.body["instance"].as_str().unwrap_or("x")),
+                        "status": "active",
+                        "inbox_id": 41,
+                        "inbox_name": call.body["inbox_name"],
+                        "last_error": ""
+                    }),
+                )
+            }),
+            ("GET", _) => s.status.pop_front().unwrap_or_else(|| {
+                Reply::Json(200, json!({"id": id, "status": "active", "inbox_id": 41, "inbox_name": "x", "last_error": ""}))
+            }),
+            ("DELETE", _) => s.delete.pop_front().unwrap_or(Reply::Raw(204, "")),
+            _ => Reply::Raw(404, "no such route"),
+        }
+    };
+    answer(reply).await
+}
+
+impl FakeBridge {
+    /// Starts the fake bridge on a random port.
+    pub fn start() -> Self {
+        let state = Arc::new(Mutex::new(BridgeState::default()));
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let shared = state.clone();
+        thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                HttpServer::new(move || {
+                    App::new()
+                        .app_data(web::Data::new(shared.clone()))
+                        .default_service(web::to(bridge_handler))
+                })
+                .workers(1)
+                .listen(listener)
+                .expect("listen")
+                .run()
+                .await
+            })
+        });
+        Self { url, state }
+    }
+
+    pub fn on_activate(&self, reply: Reply) {
+        self.state.lock().expect("state").activate.push_back(reply);
+    }
+    pub fn on_status(&self, reply: Reply) {
+        self.state.lock().expect("state").status.push_back(reply);
+    }
+    pub fn on_delete(&self, reply: Reply) {
+        self.state.lock().expect("state").delete.push_back(reply);
+    }
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().expect("state").calls.clone()
+    }
+    pub fn calls_to(&self, method: &str) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == method)
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------- the app
+
+/// How to start the app.
+pub struct Options {
+    pub module_on: bool,
+    /// When set, `BRIDGE_URL` points here instead of at the fake bridge.
+    pub bridge_url_override: Option<String>,
+    pub rate_limit: u32,
+    pub create_rate_limit: u32,
+    pub max_body_bytes: usize,
+    pub activate_timeout_secs: u64,
+    pub max_instances: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            module_on: true,
+            bridge_url_override: None,
+            rate_limit: 10_000,
+            create_rate_limit: 10_000,
+            max_body_bytes: 64 * 1024,
+            activate_timeout_secs: 2,
+            max_instances: 100,
+        }
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub text: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Answer {
+    pub fn message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or_default()
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A running server with its database and fake bridge.
+pub struct TestApp {
+    pub address: String,
+    pub bridge: FakeBridge,
+    pub bridge_token: String,
+    pub account_token: String,
+    pub db: TestDatabase,
+    agent: ureq::Agent,
+    handle: actix_web::dev::ServerHandle,
+    bodies: Mutex<Vec<String>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _stopping = self.handle.stop(false);
+    }
+}
+
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default())
+}
+
+pub fn spawn_app_with(options: Options) -> TestApp {
+    capture();
+    let db = TestDatabase::postgres();
+    let bridge = FakeBridge::start();
+    let tokens = RingTokens::new();
+    let account_token = format!(
+        "acct-{}",
+        ryzeapi_ports::TokenService::generate_token(&tokens)
+    );
+    let bridge_token = format!(
+        "bridge-{}",
+        ryzeapi_ports::TokenService::generate_token(&tokens)
+    );
+    let key = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode([9u8; 32])
+    };
+    let mut settings = Settings {
+        database_url: db.url().to_owned(),
+        database_pool_size: 4,
+        listen_addr: "127.0.0.1:0".into(),
+        encryption_key: Secret::new(key),
+        bootstrap_account_token: Secret::new(account_token.clone()),
+        default_max_instances: options.max_instances,
+        rate_limit_per_minute: options.rate_limit,
+        rate_limit_create_per_minute: options.create_rate_limit,
+        max_body_bytes: options.max_body_bytes,
+        bridge_activate_timeout_secs: options.activate_timeout_secs,
+        bridge_status_timeout_secs: 2,
+        bridge_delete_timeout_secs: 2,
+        bridge_connect_timeout_secs: 2,
+        workers: 2,
+        ..Settings::default()
+    };
+    if options.module_on {
+        settings.bridge_url = options
+            .bridge_url_override
+            .clone()
+            .unwrap_or_else(|| bridge.url.clone());
+        settings.bridge_token = Secret::new(bridge_token.clone());
+        settings.bridge_internal_ryzeapi_url = "http://ryzeapi.internal:8080/".into();
+    }
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            match Application::build(settings) {
+                Ok(app) => {
+                    tx.send(Ok((app.port(), app.handle()))).expect("send");
+                    app.run_until_stopped().await.expect("server");
+                }
+                Err(e) => tx.send(Err(format!("{e:#}"))).expect("send"),
+            }
+        });
+    });
+    let (port, handle) = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the app did not start in time")
+        .unwrap_or_else(|e| panic!("the app failed to start: {e}"));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        bridge,
+        bridge_token,
+        account_token,
+        db,
+        agent,
+        handle,
+        bodies: Mutex::new(Vec::new()),
+    }
+}
+
+fn read(mut response: ureq::http::Response<ureq::Body>) -> Answer {
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
+        .collect();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer {
+        status,
+        body,
+        text,
+        headers,
+    }
+}
+
+impl TestApp {
+    fn record(&self, answer: Answer) -> Answer {
+        self.bodies
+            .lock()
+            .expect("bodies")
+            .push(answer.text.clone());
+        answer
+    }
+
+    /// Every response body this app has given so far.
+    pub fn all_bodies(&self) -> Vec<String> {
+        self.bodies.lock().expect("bodies").clone()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        let mut req = self.agent.get(&self.url(path));
+        if let Some(t) = token {
+            req = req.header("token", t);
+        }
+        self.record(read(req.call().expect("request")))
+    }
+
+    pub fn delete(&self, path: &str, token: Option<&str>) -> Answer {
+        let mut req = self.agent.delete(&self.url(path));
+        if let Some(t) = token {
+            req = req.header("token", t);
+        }
+        self.record(read(req.call().expect("request")))
+    }
+
+    pub fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        self.post_raw(path, token, &body.to_string())
+    }
+
+    pub fn post_raw(&self, path: &str, token: Option<&str>, body: &str) -> Answer {
+        let mut req = self
+            .agent
+            .post(&self.url(path))
+            .header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.header("token", t);
+        }
+        self.record(read(req.send(body).expect("request")))
+    }
+
+    /// A request with arbitrary headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut req = self.agent.get(&self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.record(read(req.call().expect("request")))
+    }
+
+    /// Creates an instance with the account token; returns its TokenInstance.
+    pub fn create_instance(&self, name: &str) -> String {
+        let answer = self.post_json(
+            "/api/instance/new",
+            Some(&self.account_token),
+            &json!({"name": name}),
+        );
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        answer.body["instance"]["token"]
+            .as_str()
+            .expect("instance token")
+            .to_owned()
+    }
+
+    /// A second account on the same server; returns its token.
+    pub fn another_account(&self, max_instances: u32) -> String {
+        let repo = self.db.connect().repository();
+        let (_, token) = create_account(
+            &repo,
+            &RingTokens::new(),
+            &SystemClock,
+            "other",
+            max_instances,
+        )
+        .expect("account");
+        token
+    }
+
+    /// A valid set body.
+    pub fn set_body(api_token: &str) -> Value {
+        json!({
+            "chatwootBaseUrl": "https://chat.example.com/",
+            "chatwootAccountId": 5,
+            "chatwootApiToken": api_token,
+            "inboxName": "WhatsApp - Orion",
+            "signMessages": true,
+            "ignoreGroups": false,
+            "startAsPending": true,
+            "reopenResolved": false
+        })
+    }
+}

@@ -1,0 +1,14 @@
+//! Black-box tests of the server over real HTTP, with a real database and a
+//! fake bridge that is a real HTTP server.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod auth;
+mod chatwoot_delete;
+mod chatwoot_list;
+mod chatwoot_set;
+mod health;
+mod helpers;
+mod instances;
+mod internal_socket;
+mod module_off;
+mod secrets;
