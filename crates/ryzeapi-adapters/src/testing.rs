@@ -27,13 +27,46 @@ pub fn admin_url() -> String {
 }
 
 fn connect_admin(admin: &str) -> PgConnection {
-    PgConnection::establish(admin).unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL is needed by this test but is not reachable at {}: {e}\n\
-             Start it (`just db`, or `pg_ctlcluster <version> main start`), or point \
-             TEST_DATABASE_URL at a server where this user may CREATE DATABASE.",
-            crate::db::redact_url(admin)
-        )
+    match PgConnection::establish(admin) {
+        Ok(conn) => conn,
+        Err(first) => {
+            // Not running? On machines with a local cluster, start it once and retry.
+            if try_start_local_postgres() {
+                for _ in 0..40 {
+                    if let Ok(conn) = PgConnection::establish(admin) {
+                        return conn;
+                    }
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+            }
+            panic!(
+                "PostgreSQL is needed by this test but is not reachable at {}: {first}\n\
+                 Start it (`just db`, or `pg_ctlcluster <version> main start`), or point \
+                 TEST_DATABASE_URL at a server where this user may CREATE DATABASE.",
+                crate::db::redact_url(admin)
+            )
+        }
+    }
+}
+
+/// Starts the machine's local Postgres cluster(s) with `pg_ctlcluster`, once
+/// per process; `false` when there is nothing to start.
+fn try_start_local_postgres() -> bool {
+    static STARTED: OnceLock<bool> = OnceLock::new();
+    *STARTED.get_or_init(|| {
+        let Ok(versions) = std::fs::read_dir("/etc/postgresql") else {
+            return false;
+        };
+        let mut any = false;
+        for version in versions.flatten() {
+            let version = version.file_name().to_string_lossy().into_owned();
+            let started = std::process::Command::new("pg_ctlcluster")
+                .args(["--skip-systemctl-redirect", &version, "main", "start"])
+                .status()
+                .is_ok();
+            any |= started;
+        }
+        any
     })
 }
 

@@ -2,6 +2,7 @@
 //! optional TOML file (`RYZEAPI_CONFIG`, default `ryzeapi.toml` if present),
 //! then the environment (`DATABASE_URL`, `BRIDGE_URL`, ... as documented).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -114,17 +115,29 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Defaults, then the optional file, then the environment.
+    /// Defaults, then the optional file, then the process environment.
     ///
     /// # Errors
     /// A file that cannot be parsed, or a value of the wrong type.
     pub fn load() -> anyhow::Result<Self> {
-        let file = std::env::var("RYZEAPI_CONFIG").ok();
+        Self::load_from(None)
+    }
+
+    /// Like [`Settings::load`], reading the variables from `env` instead of
+    /// the process environment when given.
+    ///
+    /// # Errors
+    /// A file that cannot be parsed, or a value of the wrong type.
+    pub fn load_from(env: Option<HashMap<String, String>>) -> anyhow::Result<Self> {
+        let file = match &env {
+            Some(vars) => vars.get("RYZEAPI_CONFIG").cloned(),
+            None => std::env::var("RYZEAPI_CONFIG").ok(),
+        };
         let required = file.is_some();
         let path = file.unwrap_or_else(|| "ryzeapi.toml".into());
         let settings: Self = config::Config::builder()
             .add_source(config::File::new(&path, config::FileFormat::Toml).required(required))
-            .add_source(config::Environment::default())
+            .add_source(config::Environment::default().source(env))
             .build()?
             .try_deserialize()?;
         settings.validate()?;
@@ -209,6 +222,74 @@ mod tests {
         assert!(!text.contains("bridge-secret-value"));
         assert!(!text.contains("bootstrap-secret-value"));
         assert!(!text.contains("a2V5a2V5"));
+    }
+
+    #[test]
+    fn environment_names_are_the_documented_ones() {
+        let env: HashMap<String, String> = [
+            ("DATABASE_URL", "postgres://db/ryzeapi"),
+            ("LISTEN_ADDR", "0.0.0.0:9000"),
+            ("BASE_URL", "https://api.example.com"),
+            ("BRIDGE_URL", "http://bridge:7000"),
+            ("BRIDGE_TOKEN", "12345"),
+            ("BRIDGE_INTERNAL_RYZEAPI_URL", "http://ryzeapi:9000"),
+            ("BRIDGE_ACTIVATE_TIMEOUT_SECS", "90"),
+            ("RATE_LIMIT_PER_MINUTE", "7"),
+            ("BOOTSTRAP_ACCOUNT_TOKEN", "bootstrap-token-0123456789"),
+            ("ENCRYPTION_KEY_ID", "3"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let s = Settings::load_from(Some(env)).unwrap();
+        assert_eq!(s.database_url, "postgres://db/ryzeapi");
+        assert_eq!(s.listen_addr, "0.0.0.0:9000");
+        assert_eq!(s.base_url, "https://api.example.com");
+        assert_eq!(s.bridge_url, "http://bridge:7000");
+        assert_eq!(s.bridge_token.expose(), "12345");
+        assert_eq!(s.bridge_internal_ryzeapi_url, "http://ryzeapi:9000");
+        assert_eq!(s.bridge_activate_timeout_secs, 90);
+        assert_eq!(s.bridge_status_timeout_secs, 10, "defaults stay");
+        assert_eq!(s.rate_limit_per_minute, 7);
+        assert_eq!(s.encryption_key_id, 3);
+        assert!(s.module_enabled());
+        let bad: HashMap<String, String> =
+            [("RATE_LIMIT_PER_MINUTE".to_owned(), "lots".to_owned())]
+                .into_iter()
+                .collect();
+        assert!(Settings::load_from(Some(bad)).is_err());
+    }
+
+    #[test]
+    fn a_named_config_file_is_read_and_the_environment_wins() {
+        let dir = std::env::temp_dir().join(format!("ryzeapi-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("ryzeapi.toml");
+        std::fs::write(
+            &file,
+            "listen_addr = \"127.0.0.1:7777\"\nmax_body_bytes = 4096\n",
+        )
+        .unwrap();
+        let env: HashMap<String, String> = [
+            ("RYZEAPI_CONFIG".to_owned(), file.display().to_string()),
+            ("MAX_BODY_BYTES".to_owned(), "8192".to_owned()),
+        ]
+        .into_iter()
+        .collect();
+        let s = Settings::load_from(Some(env)).unwrap();
+        assert_eq!(s.listen_addr, "127.0.0.1:7777");
+        assert_eq!(s.max_body_bytes, 8192);
+        let missing: HashMap<String, String> = [(
+            "RYZEAPI_CONFIG".to_owned(),
+            dir.join("nope.toml").display().to_string(),
+        )]
+        .into_iter()
+        .collect();
+        assert!(
+            Settings::load_from(Some(missing)).is_err(),
+            "a named file must exist"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
