@@ -4,9 +4,17 @@
 mod sqlite {
     use ryzeapi_adapters::testing::TestRepository;
     ryzeapi_ports::repository_contract!(TestRepository::sqlite());
+    mod events {
+        use ryzeapi_adapters::testing::TestRepository;
+        ryzeapi_ports::event_log_contract!(TestRepository::sqlite());
+    }
 }
 
 mod postgres {
     use ryzeapi_adapters::testing::TestRepository;
     ryzeapi_ports::repository_contract!(TestRepository::postgres());
+    mod events {
+        use ryzeapi_adapters::testing::TestRepository;
+        ryzeapi_ports::event_log_contract!(TestRepository::postgres());
+    }
 }

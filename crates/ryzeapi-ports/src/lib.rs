@@ -9,6 +9,7 @@
 pub mod bridge;
 pub mod cipher;
 pub mod clock;
+pub mod events;
 pub mod repository;
 pub mod tokens;
 
@@ -18,6 +19,7 @@ pub mod testing;
 pub use bridge::{ActivateRequest, BridgeClient, BridgeError, ChatwootFailure};
 pub use cipher::{api_token_context, CipherError, SealedSecret, SecretCipher};
 pub use clock::Clock;
+pub use events::{EventLog, LoggedEvent, NewEvent, StreamPosition};
 pub use repository::{
     AccountRepository, DuplicateField, InstanceRepository, IntegrationRepository, RepoError,
     Repository, StoredIntegration,

@@ -4,3 +4,8 @@
 use ryzeapi_ports::testing::InMemoryRepository;
 
 ryzeapi_ports::repository_contract!(Box::new(InMemoryRepository::new()));
+
+mod events {
+    use ryzeapi_ports::testing::InMemoryRepository;
+    ryzeapi_ports::event_log_contract!(Box::new(InMemoryRepository::new()));
+}

@@ -2,6 +2,7 @@
 //! (Postgres or SQLite), pooled with r2d2, migrations embedded per backend.
 
 mod connection;
+mod events;
 mod repository;
 mod rows;
 mod schema;

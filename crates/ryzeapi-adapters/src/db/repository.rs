@@ -16,7 +16,7 @@ use super::rows::{join_events, AccountRow, InstanceRow, IntegrationRow};
 use super::schema::{accounts, chatwoot_integrations, instances};
 use super::AnyConnection;
 
-type Conn = PooledConnection<ConnectionManager<AnyConnection>>;
+pub(super) type Conn = PooledConnection<ConnectionManager<AnyConnection>>;
 
 /// The repository on a pooled diesel connection (Postgres or SQLite).
 #[derive(Clone)]
@@ -25,8 +25,10 @@ pub struct DieselRepository {
 }
 
 /// Errors inside a transaction: either the database's or a refusal of ours.
-enum TxError {
+pub(super) enum TxError {
+    /// The database failed.
     Db(DieselError),
+    /// A refusal of ours.
     Repo(RepoError),
 }
 
@@ -36,7 +38,7 @@ impl From<DieselError> for TxError {
     }
 }
 
-fn map_tx(e: TxError) -> RepoError {
+pub(super) fn map_tx(e: TxError) -> RepoError {
     match e {
         TxError::Db(e) => map_db(e),
         TxError::Repo(e) => e,
@@ -44,7 +46,7 @@ fn map_tx(e: TxError) -> RepoError {
 }
 
 /// Translates a diesel error into the port's terms.
-fn map_db(e: DieselError) -> RepoError {
+pub(super) fn map_db(e: DieselError) -> RepoError {
     match e {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
             let text = format!(
@@ -73,7 +75,7 @@ impl DieselRepository {
         Self { pool }
     }
 
-    fn conn(&self) -> Result<Conn, RepoError> {
+    pub(super) fn conn(&self) -> Result<Conn, RepoError> {
         self.pool
             .get()
             .map_err(|e| RepoError::Unavailable(format!("no database connection: {e}")))

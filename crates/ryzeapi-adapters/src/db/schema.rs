@@ -46,6 +46,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    bridge_streams (instance_id) {
+        instance_id -> Text,
+        last_seq -> BigInt,
+        acked_seq -> BigInt,
+        opened_at -> BigInt,
+        acked_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    bridge_events (instance_id, seq) {
+        instance_id -> Text,
+        seq -> BigInt,
+        event_id -> Text,
+        event_name -> Text,
+        payload -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    bridge_commands (instance_id, idempotency_key) {
+        instance_id -> Text,
+        idempotency_key -> Text,
+        result -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(instances -> accounts (account_id));
 diesel::joinable!(chatwoot_integrations -> instances (instance_id));
-diesel::allow_tables_to_appear_in_same_query!(accounts, instances, chatwoot_integrations);
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    instances,
+    chatwoot_integrations,
+    bridge_streams,
+    bridge_events,
+    bridge_commands
+);

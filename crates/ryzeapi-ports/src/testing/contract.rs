@@ -375,3 +375,249 @@ pub fn deleting_an_instance_removes_its_integration(repo: &dyn Repository) {
 pub fn ping_answers(repo: &dyn Repository) {
     repo.ping().expect("ping");
 }
+
+/// Expands to one `#[test]` per event-log contract check; `$make` builds a
+/// fresh, empty store implementing both [`Repository`] and [`EventLog`](crate::EventLog).
+#[macro_export]
+macro_rules! event_log_contract {
+    ($make:expr) => {
+        $crate::event_log_contract!(@each $make;
+            streams_number_events_per_instance,
+            only_instances_with_a_stream_are_logged,
+            reading_resumes_after_a_sequence_number,
+            acks_are_cumulative_and_bounded,
+            pruning_keeps_what_is_not_acknowledged,
+            reopening_a_stream_starts_afresh,
+            command_results_are_kept_once,
+            deleting_the_instance_removes_its_stream,
+        );
+    };
+    (@each $make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let store = $make;
+                $crate::testing::contract::events::$name(&*store);
+            }
+        )*
+    };
+}
+
+/// The event-log checks.
+pub mod events {
+    use ryzeapi_domain::{InstanceId, Timestamp};
+
+    use super::{digest, instance, seed};
+    use crate::events::{EventLog, NewEvent};
+    use crate::repository::{RepoError, Repository};
+
+    /// What the checks need: both traits.
+    pub trait Store: Repository + EventLog {}
+    impl<T: Repository + EventLog + ?Sized> Store for T {}
+
+    fn event(instance: &str, n: u32, at: i64) -> NewEvent {
+        NewEvent {
+            instance_id: InstanceId::new(instance),
+            event_id: format!("ev-{instance}-{n}"),
+            name: "message.exchange".into(),
+            payload: format!(r#"{{"event":"message.exchange","n":{n}}}"#),
+            created_at: Timestamp::from_millis(at),
+        }
+    }
+
+    fn setup(store: &dyn Store) {
+        seed(store);
+        store
+            .create_instance(&instance("i1", "acc1", "a", 1), &digest("t1"), 10)
+            .expect("i1");
+        store
+            .create_instance(&instance("i2", "acc1", "b", 2), &digest("t2"), 10)
+            .expect("i2");
+    }
+
+    fn id(s: &str) -> InstanceId {
+        InstanceId::new(s)
+    }
+
+    const NOW: Timestamp = Timestamp::from_millis(1_000);
+
+    /// Sequence numbers start at 1 and increase per instance, in the order given.
+    pub fn streams_number_events_per_instance(store: &dyn Store) {
+        setup(store);
+        store.open_stream(&id("i1"), NOW).expect("open");
+        store.open_stream(&id("i2"), NOW).expect("open");
+        let batch = vec![event("i1", 1, 10), event("i2", 1, 11), event("i1", 2, 12)];
+        let logged = store.append(&batch).expect("append");
+        let seqs: Vec<(String, u64)> = logged
+            .iter()
+            .map(|l| (l.event.event_id.clone(), l.seq))
+            .collect();
+        assert_eq!(
+            seqs,
+            vec![
+                ("ev-i1-1".into(), 1),
+                ("ev-i2-1".into(), 1),
+                ("ev-i1-2".into(), 2)
+            ]
+        );
+        let more = store.append(&[event("i1", 3, 13)]).expect("append");
+        assert_eq!(more[0].seq, 3);
+        let pos = store.position(&id("i1")).expect("pos").expect("stream");
+        assert_eq!((pos.acked_seq, pos.last_seq, pos.oldest_seq), (0, 3, 1));
+        assert_eq!(logged[0].event, batch[0], "the event comes back as given");
+    }
+
+    /// Instances without a stream are skipped, not refused.
+    pub fn only_instances_with_a_stream_are_logged(store: &dyn Store) {
+        setup(store);
+        store.open_stream(&id("i1"), NOW).expect("open");
+        let logged = store
+            .append(&[event("i2", 1, 10), event("i1", 1, 11)])
+            .expect("append");
+        assert_eq!(logged.len(), 1);
+        assert_eq!(logged[0].event.instance_id, id("i1"));
+        assert_eq!(store.position(&id("i2")).expect("pos"), None);
+        assert!(store.read_after(&id("i2"), 0, 10).expect("read").is_empty());
+        assert_eq!(store.append(&[]).expect("empty"), vec![]);
+    }
+
+    /// Reading after N gives N+1.. in order, up to the limit.
+    pub fn reading_resumes_after_a_sequence_number(store: &dyn Store) {
+        setup(store);
+        store.open_stream(&id("i1"), NOW).expect("open");
+        let batch: Vec<NewEvent> = (1..=10).map(|n| event("i1", n, i64::from(n))).collect();
+        store.append(&batch).expect("append");
+        let read = store.read_after(&id("i1"), 4, 3).expect("read");
+        assert_eq!(
+            read.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![5, 6, 7]
+        );
+        assert_eq!(read[0].event.event_id, "ev-i1-5");
+        assert!(store.read_after(&id("i1"), 10, 5).expect("read").is_empty());
+    }
+
+    /// Acks never move back and never pass the last sequence number.
+    pub fn acks_are_cumulative_and_bounded(store: &dyn Store) {
+        setup(store);
+        store.open_stream(&id("i1"), NOW).expect("open");
+        let batch: Vec<NewEvent> = (1..=5).map(|n| event("i1", n, 1)).collect();
+        store.append(&batch).expect("append");
+        assert!(store.ack(&id("i1"), 3, NOW).expect("ack"));
+        assert!(store.ack(&id("i1"), 2, NOW).expect("ack"));
+        assert_eq!(
+            store.position(&id("i1")).expect("p").expect("s").acked_seq,
+            3
+        );
+        store.ack(&id("i1"), 99, NOW).expect("ack");
+        assert_eq!(
+            store.position(&id("i1")).expect("p").expect("s").acked_seq,
+            5
+        );
+        assert!(!store.ack(&id("i2"), 1, NOW).expect("no stream"));
+    }
+
+    /// Acknowledged events go after their retention; unacknowledged ones only
+    /// after the maximum age.
+    pub fn pruning_keeps_what_is_not_acknowledged(store: &dyn Store) {
+        setup(store);
+        store.open_stream(&id("i1"), NOW).expect("open");
+        let batch: Vec<NewEvent> = (1..=6)
+            .map(|n| event("i1", n, i64::from(n) * 100))
+            .collect();
+        store.append(&batch).expect("append");
+        store.ack(&id("i1"), 4, NOW).expect("ack");
+        // acked and older than 350: seqs 1..3
+        let removed = store
+            .prune(Timestamp::from_millis(350), Timestamp::from_millis(0))
+            .expect("prune");
+        assert_eq!(removed, 3);
+        let pos = store.position(&id("i1")).expect("p").expect("s");
+        assert_eq!(pos.oldest_seq, 4);
+        // past the maximum age everything goes, acknowledged or not
+        let removed = store
+            .prune(Timestamp::from_millis(0), Timestamp::from_millis(550))
+            .expect("prune");
+        assert_eq!(removed, 2);
+        assert_eq!(
+            store.position(&id("i1")).expect("p").expect("s").oldest_seq,
+            6
+        );
+        let removed = store
+            .prune(
+                Timestamp::from_millis(10_000),
+                Timestamp::from_millis(10_000),
+            )
+            .expect("prune");
+        assert_eq!(removed, 1);
+        let pos = store.position(&id("i1")).expect("p").expect("s");
+        assert_eq!(
+            (pos.last_seq, pos.oldest_seq),
+            (6, 7),
+            "numbering survives pruning"
+        );
+        let next = store.append(&[event("i1", 7, 1)]).expect("append");
+        assert_eq!(next[0].seq, 7);
+    }
+
+    /// A new stream forgets the old one's events, numbering and commands.
+    pub fn reopening_a_stream_starts_afresh(store: &dyn Store) {
+        setup(store);
+        store.open_stream(&id("i1"), NOW).expect("open");
+        store
+            .append(&[event("i1", 1, 1), event("i1", 2, 1)])
+            .expect("append");
+        store
+            .save_command_result(&id("i1"), "k1", "sent", NOW)
+            .expect("cmd");
+        store.open_stream(&id("i1"), NOW).expect("reopen");
+        let pos = store.position(&id("i1")).expect("p").expect("s");
+        assert_eq!((pos.acked_seq, pos.last_seq, pos.oldest_seq), (0, 0, 1));
+        assert_eq!(store.command_result(&id("i1"), "k1").expect("cmd"), None);
+        assert_eq!(
+            store.append(&[event("i1", 3, 1)]).expect("append")[0].seq,
+            1
+        );
+        store.close_stream(&id("i1")).expect("close");
+        assert_eq!(store.position(&id("i1")).expect("p"), None);
+        assert!(store.read_after(&id("i1"), 0, 10).expect("read").is_empty());
+        assert_eq!(
+            store.open_stream(&id("ghost"), NOW),
+            Err(RepoError::MissingParent)
+        );
+    }
+
+    /// The first result stored under a key is the one kept.
+    pub fn command_results_are_kept_once(store: &dyn Store) {
+        setup(store);
+        store.open_stream(&id("i1"), NOW).expect("open");
+        assert_eq!(store.command_result(&id("i1"), "k").expect("q"), None);
+        assert!(store
+            .save_command_result(&id("i1"), "k", "first", NOW)
+            .expect("save"));
+        assert!(!store
+            .save_command_result(&id("i1"), "k", "second", NOW)
+            .expect("save"));
+        assert_eq!(
+            store.command_result(&id("i1"), "k").expect("q").as_deref(),
+            Some("first")
+        );
+        assert_eq!(
+            store.command_result(&id("i2"), "k").expect("q"),
+            None,
+            "keys are per instance"
+        );
+    }
+
+    /// Deleting the instance removes its stream, events and commands.
+    pub fn deleting_the_instance_removes_its_stream(store: &dyn Store) {
+        setup(store);
+        store.open_stream(&id("i1"), NOW).expect("open");
+        store.append(&[event("i1", 1, 1)]).expect("append");
+        store
+            .save_command_result(&id("i1"), "k", "r", NOW)
+            .expect("cmd");
+        assert!(store.delete_instance(&id("i1")).expect("delete"));
+        assert_eq!(store.position(&id("i1")).expect("p"), None);
+        assert!(store.read_after(&id("i1"), 0, 10).expect("read").is_empty());
+    }
+}

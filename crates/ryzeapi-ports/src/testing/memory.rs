@@ -1,11 +1,14 @@
 //! An in-memory repository with the same observable behaviour as the SQL adapters.
 
+use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use ryzeapi_domain::{
     Account, AccountId, ConnectionState, Instance, InstanceId, InstanceName, Integration,
-    WebsocketConfig,
+    Timestamp, WebsocketConfig,
 };
+
+use crate::events::{EventLog, LoggedEvent, NewEvent, StreamPosition};
 
 use crate::cipher::SealedSecret;
 use crate::repository::{
@@ -19,6 +22,10 @@ struct State {
     accounts: Vec<(Account, TokenDigest)>,
     instances: Vec<(Instance, TokenDigest)>,
     integrations: Vec<StoredIntegration>,
+    /// instance id → (last seq, acked seq)
+    streams: BTreeMap<String, (u64, u64)>,
+    events: Vec<LoggedEvent>,
+    commands: BTreeMap<(String, String), (String, Timestamp)>,
 }
 
 /// A repository held in memory, behind one lock.
@@ -150,6 +157,9 @@ impl InstanceRepository for InMemoryRepository {
         let before = s.instances.len();
         s.instances.retain(|(i, _)| &i.id != id);
         s.integrations.retain(|r| &r.integration.instance_id != id);
+        s.streams.remove(id.as_str());
+        s.events.retain(|e| &e.event.instance_id != id);
+        s.commands.retain(|(i, _), _| i != id.as_str());
         Ok(s.instances.len() != before)
     }
 }
@@ -227,5 +237,136 @@ impl IntegrationRepository for InMemoryRepository {
 impl Repository for InMemoryRepository {
     fn ping(&self) -> Result<(), RepoError> {
         Ok(())
+    }
+}
+
+impl EventLog for InMemoryRepository {
+    fn open_stream(&self, instance: &InstanceId, _now: Timestamp) -> Result<(), RepoError> {
+        let mut s = self.state();
+        if !s.instances.iter().any(|(i, _)| &i.id == instance) {
+            return Err(RepoError::MissingParent);
+        }
+        s.events.retain(|e| &e.event.instance_id != instance);
+        s.commands.retain(|(i, _), _| i != instance.as_str());
+        s.streams.insert(instance.as_str().to_owned(), (0, 0));
+        Ok(())
+    }
+
+    fn close_stream(&self, instance: &InstanceId) -> Result<(), RepoError> {
+        let mut s = self.state();
+        s.events.retain(|e| &e.event.instance_id != instance);
+        s.commands.retain(|(i, _), _| i != instance.as_str());
+        s.streams.remove(instance.as_str());
+        Ok(())
+    }
+
+    fn append(&self, events: &[NewEvent]) -> Result<Vec<LoggedEvent>, RepoError> {
+        let mut s = self.state();
+        let mut logged = Vec::new();
+        for e in events {
+            let Some((last, _)) = s.streams.get_mut(e.instance_id.as_str()) else {
+                continue;
+            };
+            *last += 1;
+            logged.push(LoggedEvent {
+                seq: *last,
+                event: e.clone(),
+            });
+        }
+        s.events.extend(logged.iter().cloned());
+        Ok(logged)
+    }
+
+    fn read_after(
+        &self,
+        instance: &InstanceId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<LoggedEvent>, RepoError> {
+        let s = self.state();
+        let mut found: Vec<LoggedEvent> = s
+            .events
+            .iter()
+            .filter(|e| &e.event.instance_id == instance && e.seq > after)
+            .cloned()
+            .collect();
+        found.sort_by_key(|e| e.seq);
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    fn position(&self, instance: &InstanceId) -> Result<Option<StreamPosition>, RepoError> {
+        let s = self.state();
+        Ok(s.streams.get(instance.as_str()).map(|&(last, acked)| {
+            let oldest = s
+                .events
+                .iter()
+                .filter(|e| &e.event.instance_id == instance)
+                .map(|e| e.seq)
+                .min()
+                .unwrap_or(last + 1);
+            StreamPosition {
+                acked_seq: acked,
+                last_seq: last,
+                oldest_seq: oldest,
+            }
+        }))
+    }
+
+    fn ack(&self, instance: &InstanceId, seq: u64, _now: Timestamp) -> Result<bool, RepoError> {
+        let mut s = self.state();
+        Ok(match s.streams.get_mut(instance.as_str()) {
+            Some((last, acked)) => {
+                *acked = seq.min(*last).max(*acked);
+                true
+            }
+            None => false,
+        })
+    }
+
+    fn prune(&self, acked_before: Timestamp, any_before: Timestamp) -> Result<u64, RepoError> {
+        let mut s = self.state();
+        let streams = s.streams.clone();
+        let before = s.events.len();
+        s.events.retain(|e| {
+            let acked = streams
+                .get(e.event.instance_id.as_str())
+                .map_or(0, |&(_, acked)| acked);
+            let acked_and_old = e.seq <= acked && e.event.created_at < acked_before;
+            !(acked_and_old || e.event.created_at < any_before)
+        });
+        s.commands.retain(|_, (_, at)| *at >= any_before);
+        Ok(u64::try_from(before - s.events.len()).unwrap_or(u64::MAX))
+    }
+
+    fn command_result(
+        &self,
+        instance: &InstanceId,
+        key: &str,
+    ) -> Result<Option<String>, RepoError> {
+        Ok(self
+            .state()
+            .commands
+            .get(&(instance.as_str().to_owned(), key.to_owned()))
+            .map(|(r, _)| r.clone()))
+    }
+
+    fn save_command_result(
+        &self,
+        instance: &InstanceId,
+        key: &str,
+        result: &str,
+        now: Timestamp,
+    ) -> Result<bool, RepoError> {
+        let mut s = self.state();
+        if !s.instances.iter().any(|(i, _)| &i.id == instance) {
+            return Err(RepoError::MissingParent);
+        }
+        let k = (instance.as_str().to_owned(), key.to_owned());
+        if s.commands.contains_key(&k) {
+            return Ok(false);
+        }
+        s.commands.insert(k, (result.to_owned(), now));
+        Ok(true)
     }
 }

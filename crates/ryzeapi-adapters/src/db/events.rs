@@ -1,0 +1,304 @@
+//! [`EventLog`] on diesel: streams, the durable event log and command results.
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use ryzeapi_domain::{InstanceId, Timestamp};
+use ryzeapi_ports::{EventLog, LoggedEvent, NewEvent, RepoError, StreamPosition};
+
+use super::repository::{map_db, map_tx, DieselRepository, TxError};
+use super::schema::{bridge_commands, bridge_events, bridge_streams};
+use super::AnyConnection;
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = bridge_events)]
+struct EventRow {
+    instance_id: String,
+    seq: i64,
+    event_id: String,
+    event_name: String,
+    payload: String,
+    created_at: i64,
+}
+
+impl EventRow {
+    fn into_logged(self) -> LoggedEvent {
+        LoggedEvent {
+            seq: to_u64(self.seq),
+            event: NewEvent {
+                instance_id: InstanceId::new(self.instance_id),
+                event_id: self.event_id,
+                name: self.event_name,
+                payload: self.payload,
+                created_at: Timestamp::from_millis(self.created_at),
+            },
+        }
+    }
+}
+
+impl EventLog for DieselRepository {
+    fn open_stream(&self, instance: &InstanceId, now: Timestamp) -> Result<(), RepoError> {
+        let mut conn = self.conn()?;
+        let id = instance.as_str();
+        conn.transaction::<(), DieselError, _>(|conn| {
+            diesel::delete(bridge_events::table.filter(bridge_events::instance_id.eq(id)))
+                .execute(conn)?;
+            diesel::delete(bridge_commands::table.filter(bridge_commands::instance_id.eq(id)))
+                .execute(conn)?;
+            diesel::delete(bridge_streams::table.find(id)).execute(conn)?;
+            diesel::insert_into(bridge_streams::table)
+                .values((
+                    bridge_streams::instance_id.eq(id),
+                    bridge_streams::last_seq.eq(0_i64),
+                    bridge_streams::acked_seq.eq(0_i64),
+                    bridge_streams::opened_at.eq(now.as_millis()),
+                    bridge_streams::acked_at.eq(now.as_millis()),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .map_err(map_db)
+    }
+
+    fn close_stream(&self, instance: &InstanceId) -> Result<(), RepoError> {
+        let mut conn = self.conn()?;
+        let id = instance.as_str();
+        conn.transaction::<(), DieselError, _>(|conn| {
+            diesel::delete(bridge_events::table.filter(bridge_events::instance_id.eq(id)))
+                .execute(conn)?;
+            diesel::delete(bridge_commands::table.filter(bridge_commands::instance_id.eq(id)))
+                .execute(conn)?;
+            diesel::delete(bridge_streams::table.find(id)).execute(conn)?;
+            Ok(())
+        })
+        .map_err(map_db)
+    }
+
+    fn append(&self, events: &[NewEvent]) -> Result<Vec<LoggedEvent>, RepoError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn()?;
+        conn.transaction::<Vec<LoggedEvent>, TxError, _>(|conn| {
+            // Instances in first-seen order, so each one's stream row is read once.
+            let mut instances: Vec<&str> = Vec::new();
+            for e in events {
+                if !instances.contains(&e.instance_id.as_str()) {
+                    instances.push(e.instance_id.as_str());
+                }
+            }
+            let mut logged = Vec::with_capacity(events.len());
+            for instance in instances {
+                // The write comes first: it takes the row lock (Postgres) or the
+                // write lock (SQLite) before the read.
+                let touched = diesel::update(bridge_streams::table.find(instance))
+                    .set(bridge_streams::last_seq.eq(bridge_streams::last_seq))
+                    .execute(conn)?;
+                if touched == 0 {
+                    continue;
+                }
+                let mut last: i64 = bridge_streams::table
+                    .find(instance)
+                    .select(bridge_streams::last_seq)
+                    .first(conn)?;
+                let mine: Vec<&NewEvent> = events
+                    .iter()
+                    .filter(|e| e.instance_id.as_str() == instance)
+                    .collect();
+                let rows: Vec<_> = mine
+                    .iter()
+                    .map(|e| {
+                        last += 1;
+                        (
+                            bridge_events::instance_id.eq(instance),
+                            bridge_events::seq.eq(last),
+                            bridge_events::event_id.eq(e.event_id.as_str()),
+                            bridge_events::event_name.eq(e.name.as_str()),
+                            bridge_events::payload.eq(e.payload.as_str()),
+                            bridge_events::created_at.eq(e.created_at.as_millis()),
+                        )
+                    })
+                    .collect();
+                match &mut **conn {
+                    // One statement per 500 rows on Postgres; SQLite inserts are
+                    // local calls, cheap inside the transaction.
+                    AnyConnection::Postgresql(pg) => {
+                        for chunk in rows.chunks(500) {
+                            diesel::insert_into(bridge_events::table)
+                                .values(chunk)
+                                .execute(pg)?;
+                        }
+                    }
+                    AnyConnection::Sqlite(lite) => {
+                        for row in &rows {
+                            diesel::insert_into(bridge_events::table)
+                                .values(row.clone())
+                                .execute(lite)?;
+                        }
+                    }
+                }
+                diesel::update(bridge_streams::table.find(instance))
+                    .set(bridge_streams::last_seq.eq(last))
+                    .execute(conn)?;
+                let first = last - i64::try_from(mine.len()).unwrap_or(0);
+                logged.extend(mine.into_iter().enumerate().map(|(i, e)| LoggedEvent {
+                    seq: to_u64(first + 1 + i64::try_from(i).unwrap_or(0)),
+                    event: e.clone(),
+                }));
+            }
+            Ok(logged)
+        })
+        .map_err(map_tx)
+        .map(|mut logged| {
+            // Callers get them in the order they were given.
+            logged.sort_by_key(|l| {
+                events
+                    .iter()
+                    .position(|e| e == &l.event)
+                    .unwrap_or(usize::MAX)
+            });
+            logged
+        })
+    }
+
+    fn read_after(
+        &self,
+        instance: &InstanceId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<LoggedEvent>, RepoError> {
+        let mut conn = self.conn()?;
+        let rows: Vec<EventRow> = bridge_events::table
+            .filter(bridge_events::instance_id.eq(instance.as_str()))
+            .filter(bridge_events::seq.gt(to_i64(after)))
+            .order(bridge_events::seq.asc())
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .select(EventRow::as_select())
+            .load(&mut conn)
+            .map_err(map_db)?;
+        Ok(rows.into_iter().map(EventRow::into_logged).collect())
+    }
+
+    fn position(&self, instance: &InstanceId) -> Result<Option<StreamPosition>, RepoError> {
+        let mut conn = self.conn()?;
+        let Some((last, acked)) = bridge_streams::table
+            .find(instance.as_str())
+            .select((bridge_streams::last_seq, bridge_streams::acked_seq))
+            .first::<(i64, i64)>(&mut conn)
+            .optional()
+            .map_err(map_db)?
+        else {
+            return Ok(None);
+        };
+        let oldest: Option<i64> = bridge_events::table
+            .filter(bridge_events::instance_id.eq(instance.as_str()))
+            .select(diesel::dsl::min(bridge_events::seq))
+            .first(&mut conn)
+            .map_err(map_db)?;
+        Ok(Some(StreamPosition {
+            acked_seq: to_u64(acked),
+            last_seq: to_u64(last),
+            oldest_seq: to_u64(oldest.unwrap_or(last + 1)),
+        }))
+    }
+
+    fn ack(&self, instance: &InstanceId, seq: u64, now: Timestamp) -> Result<bool, RepoError> {
+        let mut conn = self.conn()?;
+        let id = instance.as_str();
+        conn.transaction::<bool, DieselError, _>(|conn| {
+            let Some((last, acked)) = bridge_streams::table
+                .find(id)
+                .select((bridge_streams::last_seq, bridge_streams::acked_seq))
+                .first::<(i64, i64)>(conn)
+                .optional()?
+            else {
+                return Ok(false);
+            };
+            let target = to_i64(seq).min(last).max(acked);
+            if target != acked {
+                diesel::update(bridge_streams::table.find(id))
+                    .set((
+                        bridge_streams::acked_seq.eq(target),
+                        bridge_streams::acked_at.eq(now.as_millis()),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(true)
+        })
+        .map_err(map_db)
+    }
+
+    fn prune(&self, acked_before: Timestamp, any_before: Timestamp) -> Result<u64, RepoError> {
+        let mut conn = self.conn()?;
+        conn.transaction::<u64, DieselError, _>(|conn| {
+            let mut removed = 0_usize;
+            let streams: Vec<(String, i64)> = bridge_streams::table
+                .select((bridge_streams::instance_id, bridge_streams::acked_seq))
+                .load(conn)?;
+            for (instance, acked) in streams {
+                removed += diesel::delete(
+                    bridge_events::table
+                        .filter(bridge_events::instance_id.eq(&instance))
+                        .filter(bridge_events::seq.le(acked))
+                        .filter(bridge_events::created_at.lt(acked_before.as_millis())),
+                )
+                .execute(conn)?;
+            }
+            removed += diesel::delete(
+                bridge_events::table.filter(bridge_events::created_at.lt(any_before.as_millis())),
+            )
+            .execute(conn)?;
+            diesel::delete(
+                bridge_commands::table
+                    .filter(bridge_commands::created_at.lt(any_before.as_millis())),
+            )
+            .execute(conn)?;
+            Ok(u64::try_from(removed).unwrap_or(u64::MAX))
+        })
+        .map_err(map_db)
+    }
+
+    fn command_result(
+        &self,
+        instance: &InstanceId,
+        key: &str,
+    ) -> Result<Option<String>, RepoError> {
+        let mut conn = self.conn()?;
+        bridge_commands::table
+            .find((instance.as_str(), key))
+            .select(bridge_commands::result)
+            .first(&mut conn)
+            .optional()
+            .map_err(map_db)
+    }
+
+    fn save_command_result(
+        &self,
+        instance: &InstanceId,
+        key: &str,
+        result: &str,
+        now: Timestamp,
+    ) -> Result<bool, RepoError> {
+        let mut conn = self.conn()?;
+        match diesel::insert_into(bridge_commands::table)
+            .values((
+                bridge_commands::instance_id.eq(instance.as_str()),
+                bridge_commands::idempotency_key.eq(key),
+                bridge_commands::result.eq(result),
+                bridge_commands::created_at.eq(now.as_millis()),
+            ))
+            .execute(&mut conn)
+        {
+            Ok(_) => Ok(true),
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+            Err(e) => Err(map_db(e)),
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The event log port: the durable, per-instance stream of events offered to
+//! the bridge, its cursor, and the results of the bridge's commands.
+
+use ryzeapi_domain::{InstanceId, Timestamp};
+
+use crate::repository::RepoError;
+
+/// An event to be logged (its sequence number is allocated by the log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// The instance it belongs to.
+    pub instance_id: InstanceId,
+    /// The event's own id (dedupe key for the bridge).
+    pub event_id: String,
+    /// The event name (`message.exchange`, ...).
+    pub name: String,
+    /// The envelope, as JSON text.
+    pub payload: String,
+    /// When it happened.
+    pub created_at: Timestamp,
+}
+
+/// An event as logged, with its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedEvent {
+    /// Strictly increasing per instance, from 1.
+    pub seq: u64,
+    /// The event.
+    pub event: NewEvent,
+}
+
+/// Where an instance's stream stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamPosition {
+    /// Highest sequence number the bridge acknowledged.
+    pub acked_seq: u64,
+    /// Highest sequence number allocated.
+    pub last_seq: u64,
+    /// Lowest sequence number still retained (`last_seq + 1` when none is).
+    pub oldest_seq: u64,
+}
+
+/// The durable event log. An instance has a stream while its integration exists.
+pub trait EventLog: Send + Sync {
+    /// Starts a fresh stream for the instance (sequence numbers from 1,
+    /// nothing retained), replacing any earlier one.
+    ///
+    /// # Errors
+    /// [`RepoError::MissingParent`] for an unknown instance; [`RepoError::Unavailable`].
+    fn open_stream(&self, instance: &InstanceId, now: Timestamp) -> Result<(), RepoError>;
+
+    /// Removes the stream, its events and its command results.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    fn close_stream(&self, instance: &InstanceId) -> Result<(), RepoError>;
+
+    /// Appends events in order, allocating sequence numbers per instance, in
+    /// one transaction. Events of instances without a stream are not logged
+    /// and not returned.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`]; nothing is written then.
+    fn append(&self, events: &[NewEvent]) -> Result<Vec<LoggedEvent>, RepoError>;
+
+    /// Up to `limit` retained events with `seq > after`, in order.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`], [`RepoError::Corrupt`].
+    fn read_after(
+        &self,
+        instance: &InstanceId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<LoggedEvent>, RepoError>;
+
+    /// The stream's position; `None` when the instance has no stream.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    fn position(&self, instance: &InstanceId) -> Result<Option<StreamPosition>, RepoError>;
+
+    /// Records that the bridge processed everything up to `seq` (cumulative;
+    /// never moves back, never past `last_seq`). `false` without a stream.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    fn ack(&self, instance: &InstanceId, seq: u64, now: Timestamp) -> Result<bool, RepoError>;
+
+    /// Deletes acknowledged events created before `acked_before`, and any
+    /// event created before `any_before`; returns how many went.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    fn prune(&self, acked_before: Timestamp, any_before: Timestamp) -> Result<u64, RepoError>;
+
+    /// The stored result of a command, by idempotency key.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    fn command_result(&self, instance: &InstanceId, key: &str)
+        -> Result<Option<String>, RepoError>;
+
+    /// Stores a command's result under its key; `false` when the key already had one
+    /// (the first result is kept).
+    ///
+    /// # Errors
+    /// [`RepoError::MissingParent`], [`RepoError::Unavailable`].
+    fn save_command_result(
+        &self,
+        instance: &InstanceId,
+        key: &str,
+        result: &str,
+        now: Timestamp,
+    ) -> Result<bool, RepoError>;
+}

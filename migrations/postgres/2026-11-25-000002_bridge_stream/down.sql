@@ -1,0 +1,3 @@
+DROP TABLE bridge_commands;
+DROP TABLE bridge_events;
+DROP TABLE bridge_streams;
