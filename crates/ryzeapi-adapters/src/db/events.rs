@@ -139,7 +139,7 @@ impl EventLog for DieselRepository {
                     AnyConnection::Sqlite(lite) => {
                         for row in &rows {
                             diesel::insert_into(bridge_events::table)
-                                .values(row.clone())
+                                .values(*row)
                                 .execute(lite)?;
                         }
                     }
