@@ -4,6 +4,7 @@
 //!   embedded default — with migrations embedded for each backend;
 //! - [`bridge_http`]: the bridge client over HTTP (ureq), with connect and
 //!   overall timeouts on every call;
+//! - [`engine_memory`]: the in-process WhatsApp engine for development and tests;
 //! - [`crypto`]: AES-256-GCM sealing of secrets with key versions (ring),
 //!   token generation and digests, the system clock.
 //!
@@ -13,6 +14,7 @@
 pub mod bridge_http;
 pub mod crypto;
 pub mod db;
+pub mod engine_memory;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -20,3 +22,4 @@ pub mod testing;
 pub use bridge_http::{BridgeTimeouts, HttpBridgeClient};
 pub use crypto::{AesGcmCipher, KeyError, RingTokens, SystemClock};
 pub use db::{Database, DatabaseKind};
+pub use engine_memory::MemoryEngine;

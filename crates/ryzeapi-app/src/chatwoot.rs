@@ -100,6 +100,7 @@ pub fn activate(
         .integration(&instance.id)
         .map_err(ApiError::internal)?
         .map(|stored| stored.integration);
+    let is_new = existing.is_none();
     let request = ActivateRequest {
         instance: instance.name.to_string(),
         ryzeapi_url: module.ryzeapi_url.clone(),
@@ -143,6 +144,14 @@ pub fn activate(
         .repo
         .save_integration(&integration, &sealed)
         .map_err(ApiError::internal)?;
+    if is_new {
+        // A new integration gets a fresh event stream from now on.
+        state
+            .events
+            .open_stream(&instance.id, now)
+            .map_err(ApiError::internal)?;
+        state.hubs.bridge.reset(instance.id.as_str());
+    }
     result
 }
 
@@ -180,6 +189,8 @@ pub struct LiveView {
     pub integration: Integration,
     /// Whether the bridge answered.
     pub live: bool,
+    /// Where the event stream stands.
+    pub stream: Option<ryzeapi_ports::StreamPosition>,
 }
 
 /// Reads the integration of `instance` and refreshes it from the bridge (best effort).
@@ -201,9 +212,14 @@ pub fn live_view(
         .integration;
     if integration.bridge_integration_id.is_empty() {
         // Never accepted by the bridge: there is nothing live to ask about.
+        let stream = state
+            .events
+            .position(&instance.id)
+            .map_err(ApiError::internal)?;
         return Ok(LiveView {
             integration,
             live: false,
+            stream,
         });
     }
     let now = state.clock.now();
@@ -247,7 +263,15 @@ pub fn live_view(
             .update_integration_state(&integration)
             .map_err(ApiError::internal)?;
     }
-    Ok(LiveView { integration, live })
+    let stream = state
+        .events
+        .position(&instance.id)
+        .map_err(ApiError::internal)?;
+    Ok(LiveView {
+        integration,
+        live,
+        stream,
+    })
 }
 
 /// Asks the bridge to tear an integration down. A 404 counts as done; any
@@ -278,8 +302,13 @@ pub fn deactivate(state: &AppState, module: &Module, instance: &Instance) -> Res
         .ok_or(ApiError::NotFound("no chatwoot integration to delete"))?;
     teardown_on_bridge(module, instance, &stored.integration);
     state
+        .events
+        .close_stream(&instance.id)
+        .map_err(ApiError::internal)?;
+    state
         .repo
         .delete_integration(&instance.id)
         .map_err(ApiError::internal)?;
+    state.hubs.bridge.remove(instance.id.as_str());
     Ok(())
 }

@@ -18,6 +18,9 @@ pub const MODULE_OFF: &str = "integration gateway not configured (set BRIDGE_URL
 pub const MISSING_TOKEN: &str = "Missing token in header, Authorization header, or query parameter";
 /// 401 with an unknown token.
 pub const INVALID_TOKEN: &str = "Invalid token";
+/// 401 on the bridge socket without a Bearer token.
+pub const BRIDGE_TOKEN_REQUIRED: &str =
+    "Missing bridge token: this route accepts only Authorization: Bearer <BRIDGE_TOKEN>";
 /// 403 for a TokenInstance used on another instance.
 pub const TOKEN_INSTANCE_MISMATCH: &str = "Instance token does not match this instance";
 /// 403 for a TokenInstance on an account-only route.
@@ -42,6 +45,9 @@ pub enum ApiError {
     /// 401: a token that matches nothing.
     #[error("{INVALID_TOKEN}")]
     InvalidToken,
+    /// 401: the bridge socket without `Authorization: Bearer`.
+    #[error("{BRIDGE_TOKEN_REQUIRED}")]
+    BridgeTokenRequired,
     /// 403: a valid token without rights here.
     #[error("{0}")]
     Forbidden(&'static str),
@@ -90,7 +96,9 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::MissingToken | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::MissingToken | Self::InvalidToken | Self::BridgeTokenRequired => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -216,6 +224,7 @@ mod tests {
             (ApiError::TooLarge(10), 413),
             (ApiError::MissingToken, 401),
             (ApiError::InvalidToken, 401),
+            (ApiError::BridgeTokenRequired, 401),
             (ApiError::Forbidden(TOKEN_INSTANCE_MISMATCH), 403),
             (ApiError::NotFound("instance not found"), 404),
             (ApiError::Conflict("Instance name already in use"), 409),

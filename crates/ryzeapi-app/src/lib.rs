@@ -8,6 +8,7 @@ pub mod body;
 pub mod chatwoot;
 pub mod cli;
 pub mod error;
+pub mod events;
 pub mod rate_limit;
 pub mod routes;
 pub mod settings;

@@ -83,6 +83,28 @@ pub struct Settings {
     pub rate_limit_create_per_minute: u32,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
+    /// The WhatsApp engine (`memory`: the in-process engine).
+    pub whatsapp_engine: String,
+    /// Registers the in-process engine's injection routes (`/dev/engine/...`); loopback only.
+    pub dev_engine_routes: bool,
+    /// Acknowledged events are kept this long before pruning, seconds.
+    pub event_retention_acked_secs: u64,
+    /// Any event, acknowledged or not, is pruned after this many hours.
+    pub event_retention_max_hours: u64,
+    /// How often the log is pruned, seconds.
+    pub event_prune_interval_secs: u64,
+    /// Interval of the server's pings on both sockets, seconds.
+    pub ws_heartbeat_secs: u64,
+    /// A peer silent this long is dropped, seconds.
+    pub ws_heartbeat_timeout_secs: u64,
+    /// A single frame write may take this long before the peer is dropped, seconds.
+    pub ws_send_timeout_secs: u64,
+    /// Events the bridge may have unacknowledged at once.
+    pub bridge_window: u64,
+    /// Largest frame accepted from the bridge, bytes.
+    pub bridge_max_frame_bytes: usize,
+    /// Frames queued per public socket client before it is dropped as too slow.
+    pub public_ws_queue: usize,
 }
 
 impl Default for Settings {
@@ -110,6 +132,17 @@ impl Default for Settings {
             rate_limit_per_minute: 100,
             rate_limit_create_per_minute: 20,
             workers: 0,
+            whatsapp_engine: "memory".into(),
+            dev_engine_routes: false,
+            event_retention_acked_secs: 3600,
+            event_retention_max_hours: 72,
+            event_prune_interval_secs: 60,
+            ws_heartbeat_secs: 20,
+            ws_heartbeat_timeout_secs: 60,
+            ws_send_timeout_secs: 10,
+            bridge_window: 1024,
+            bridge_max_frame_bytes: 1024 * 1024,
+            public_ws_queue: 256,
         }
     }
 }

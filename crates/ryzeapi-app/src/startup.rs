@@ -12,16 +12,54 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 use ryzeapi_adapters::crypto::{decode_key, load_or_create_key_file, parse_old_keys};
 use ryzeapi_adapters::db::redact_url;
+use ryzeapi_adapters::MemoryEngine;
 use ryzeapi_adapters::{
     AesGcmCipher, Database, DatabaseKind, HttpBridgeClient, RingTokens, SystemClock,
 };
-use ryzeapi_ports::{Clock, Repository, TokenService};
+use ryzeapi_ports::{Clock, EventLog, Repository, TokenService, WhatsAppEngine};
 
 use crate::accounts::ensure_account;
+use crate::events::pump::Pump;
+use crate::events::{BridgeHub, HubStats, Hubs, PublicHub, SocketLimits};
 use crate::rate_limit::{self, RateLimiter};
 use crate::routes;
 use crate::settings::Settings;
 use crate::state::{AppState, Module};
+
+/// Events per instance kept in memory for bridges that are nearly caught up.
+const BRIDGE_TAIL: usize = 4096;
+/// Engine events waiting for the pump before the engine is made to wait.
+const PUMP_QUEUE: usize = 16_384;
+
+/// Prunes the event log every `interval`: acknowledged events older than
+/// `acked`, any event older than `max_age`.
+fn spawn_pruner(
+    log: Arc<dyn EventLog>,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+    acked: Duration,
+    max_age: Duration,
+) {
+    actix_web::rt::spawn(async move {
+        let mut every = actix_web::rt::time::interval(interval);
+        loop {
+            every.tick().await;
+            let log = log.clone();
+            let now = clock.now().as_millis();
+            let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+            let acked_before =
+                ryzeapi_domain::Timestamp::from_millis(now.saturating_sub(ms(acked)));
+            let any_before =
+                ryzeapi_domain::Timestamp::from_millis(now.saturating_sub(ms(max_age)));
+            match actix_web::web::block(move || log.prune(acked_before, any_before)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => log::info!("pruned {n} event(s) from the log"),
+                Ok(Err(e)) => log::error!("pruning the event log: {e}"),
+                Err(e) => log::error!("pruning the event log: {e}"),
+            }
+        }
+    });
+}
 
 /// A server bound to its port, ready to run.
 pub struct Application {
@@ -88,7 +126,9 @@ impl Application {
         let port = listener.local_addr()?.port();
         let db = open_database(&settings)?;
         let cipher = cipher(&settings, db.kind())?;
-        let repo: Arc<dyn Repository> = Arc::new(db.repository());
+        let store = Arc::new(db.repository());
+        let repo: Arc<dyn Repository> = store.clone();
+        let events: Arc<dyn EventLog> = store;
         let tokens: Arc<dyn TokenService> = Arc::new(RingTokens::new());
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
@@ -154,6 +194,35 @@ impl Application {
             }
         }
 
+        let stats = Arc::new(HubStats::default());
+        let hubs = Hubs {
+            public: PublicHub::start(stats.clone(), settings.public_ws_queue),
+            bridge: BridgeHub::new(stats.clone(), BRIDGE_TAIL),
+            stats: stats.clone(),
+        };
+        let memory_engine = Arc::new(MemoryEngine::new(clock.clone()));
+        let engine: Arc<dyn WhatsAppEngine> = memory_engine.clone();
+        let sink = Pump {
+            repo: repo.clone(),
+            log: events.clone(),
+            public: hubs.public.clone(),
+            bridge: hubs.bridge.clone(),
+            stats,
+            base_url: base_url.clone(),
+        }
+        .start(PUMP_QUEUE)?;
+        engine.attach(Arc::new(sink));
+        spawn_pruner(
+            events.clone(),
+            clock.clone(),
+            Duration::from_secs(settings.event_prune_interval_secs),
+            Duration::from_secs(settings.event_retention_acked_secs),
+            Duration::from_secs(settings.event_retention_max_hours.saturating_mul(3600)),
+        );
+        if settings.dev_engine_routes {
+            log::warn!("DEV_ENGINE_ROUTES is on: /dev/engine/* can inject WhatsApp events (development only)");
+        }
+
         let state = AppState {
             repo,
             cipher: Arc::new(cipher),
@@ -165,8 +234,20 @@ impl Application {
             rate: Arc::new(RateLimiter::new()),
             requests_per_minute: settings.rate_limit_per_minute,
             creations_per_minute: settings.rate_limit_create_per_minute,
+            events,
+            engine,
+            dev_engine: settings.dev_engine_routes.then_some(memory_engine),
+            hubs,
+            socket: SocketLimits {
+                heartbeat: Duration::from_secs(settings.ws_heartbeat_secs),
+                heartbeat_timeout: Duration::from_secs(settings.ws_heartbeat_timeout_secs),
+                send_timeout: Duration::from_secs(settings.ws_send_timeout_secs),
+                window: settings.bridge_window,
+                bridge_max_frame: settings.bridge_max_frame_bytes,
+            },
         };
         let module_on = state.module.is_some();
+        let dev_routes = state.dev_engine.is_some();
         let data = web::Data::new(state);
         let mut server = HttpServer::new(move || {
             App::new()
@@ -177,7 +258,7 @@ impl Application {
                     Logger::new("%{r}a \"%{METHOD}xi %U\" %s %b %Dms")
                         .custom_request_replace("METHOD", |req| req.method().to_string()),
                 )
-                .configure(|cfg| routes::configure(cfg, module_on))
+                .configure(|cfg| routes::configure(cfg, module_on, dev_routes))
                 .default_service(web::to(routes::not_found))
         })
         .shutdown_timeout(10);

@@ -2,9 +2,14 @@
 
 use std::sync::Arc;
 
-use ryzeapi_ports::{BridgeClient, Clock, Repository, SecretCipher, TokenService};
+use ryzeapi_adapters::MemoryEngine;
+use ryzeapi_ports::{
+    BridgeClient, Clock, EventLog, Repository, SecretCipher, TokenService, WhatsAppEngine,
+};
 
 use crate::error::ApiError;
+use crate::events::bridge_session::BridgeContext;
+use crate::events::{Hubs, SocketLimits};
 use crate::rate_limit::RateLimiter;
 use crate::settings::Secret;
 
@@ -42,6 +47,16 @@ pub struct AppState {
     pub requests_per_minute: u32,
     /// Instance creations per minute per account token (0: unlimited).
     pub creations_per_minute: u32,
+    /// The durable event log.
+    pub events: Arc<dyn EventLog>,
+    /// WhatsApp.
+    pub engine: Arc<dyn WhatsAppEngine>,
+    /// The in-process engine, when its injection routes are enabled.
+    pub dev_engine: Option<Arc<MemoryEngine>>,
+    /// Both socket hubs.
+    pub hubs: Hubs,
+    /// Socket timing and limits.
+    pub socket: SocketLimits,
 }
 
 impl AppState {
@@ -51,6 +66,19 @@ impl AppState {
     /// [`ApiError::ModuleOff`].
     pub fn module(&self) -> Result<&Module, ApiError> {
         self.module.as_ref().ok_or(ApiError::ModuleOff)
+    }
+
+    /// What a bridge connection works with.
+    pub fn bridge_context(&self) -> BridgeContext {
+        BridgeContext {
+            repo: self.repo.clone(),
+            log: self.events.clone(),
+            engine: self.engine.clone(),
+            hub: self.hubs.bridge.clone(),
+            stats: self.hubs.stats.clone(),
+            limits: self.socket,
+            clock: self.clock.clone(),
+        }
     }
 
     /// The general per-token limit.

@@ -59,3 +59,18 @@ pub fn instance(instance: &Instance, chatwoot: Option<&Integration>) -> Value {
         },
     })
 }
+
+/// The event stream's health: whether the bridge is connected, how far it
+/// has acknowledged, and how many events wait.
+pub fn stream(position: Option<&ryzeapi_ports::StreamPosition>, connected: bool) -> Value {
+    match position {
+        Some(p) => json!({
+            "socket_connected": connected,
+            "last_seq": p.last_seq,
+            "acked_seq": p.acked_seq,
+            "pending": p.last_seq.saturating_sub(p.acked_seq),
+            "oldest_retained_seq": p.oldest_seq,
+        }),
+        None => json!({"socket_connected": connected}),
+    }
+}

@@ -20,6 +20,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             "database": "ok",
             "chatwootModule": module,
             "version": env!("CARGO_PKG_VERSION"),
+            "events": state.hubs.stats.snapshot(),
         })),
         Err(e) => {
             log::error!("health check: database unavailable: {e:?}");

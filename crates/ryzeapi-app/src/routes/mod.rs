@@ -1,15 +1,20 @@
 //! The HTTP routes, one handler per file.
 
 pub mod chatwoot;
+pub mod dev;
+pub mod events;
 pub mod health;
 pub mod instance;
+pub mod message;
 pub mod ws_chatwoot;
+pub mod ws_public;
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-/// Registers every route. `/ws/chatwoot/{instance}` exists only while the module is on.
-pub fn configure(cfg: &mut web::ServiceConfig, module_on: bool) {
+/// Registers every route. `/ws/chatwoot/{instance}` exists only while the
+/// module is on; `/dev/engine/*` only when the development routes are enabled.
+pub fn configure(cfg: &mut web::ServiceConfig, module_on: bool, dev_routes: bool) {
     cfg.route("/health", web::get().to(health::health))
         .route(
             "/api/instance/new",
@@ -32,6 +37,37 @@ pub fn configure(cfg: &mut web::ServiceConfig, module_on: bool) {
             "/api/chatwoot/delete/{instance}",
             web::delete().to(chatwoot::delete::delete),
         );
+    cfg.route(
+        "/api/events/websocket/{instance}",
+        web::post().to(events::websocket_set::set),
+    )
+    .route(
+        "/api/events/getWebsocket/{instance}",
+        web::get().to(events::websocket_get::get),
+    )
+    .route(
+        "/api/message/text/{instance}",
+        web::post().to(message::text::send),
+    )
+    .route("/ws/{instance}", web::get().to(ws_public::connect));
+    if dev_routes {
+        cfg.route(
+            "/dev/engine/{instance}/state",
+            web::post().to(dev::engine::state),
+        )
+        .route(
+            "/dev/engine/{instance}/messages",
+            web::post().to(dev::engine::messages),
+        )
+        .route(
+            "/dev/engine/{instance}/receipt",
+            web::post().to(dev::engine::receipt),
+        )
+        .route(
+            "/dev/engine/{instance}/sent",
+            web::get().to(dev::engine::sent),
+        );
+    }
     if module_on {
         cfg.route(
             "/ws/chatwoot/{instance}",

@@ -1,20 +1,15 @@
-//! `GET /ws/chatwoot/:instance`: the bridge's socket. Registered only while
-//! the module is on; authenticated only by `BRIDGE_TOKEN` as a Bearer token.
-//!
-//! The event stream on it is not served yet: after authentication the
-//! server sends a `hello` frame and closes with 1013 (try again later).
+//! `GET /ws/chatwoot/:instance`: the bridge's socket (protocol
+//! `ryzeapi.bridge.v1`, `docs/bridge-protocol.md`). Registered only while the
+//! module is on; authenticated only by `BRIDGE_TOKEN` as a Bearer token.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use ryzeapi_adapters::crypto::secrets_equal;
 use ryzeapi_domain::InstanceName;
-use serde_json::json;
 
 use crate::error::ApiError;
+use crate::events::bridge_session;
 use crate::routes::chatwoot::INSTANCE_NOT_FOUND;
 use crate::state::{blocking, AppState};
-
-/// The protocol name sent in the `hello` frame.
-pub const PROTOCOL: &str = "ryzeapi.bridge.v1";
 
 fn bearer(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get("authorization")?.to_str().ok()?;
@@ -33,7 +28,7 @@ pub async fn connect(
     body: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
     let module = state.module()?.clone();
-    let token = bearer(&req).ok_or(ApiError::MissingToken)?;
+    let token = bearer(&req).ok_or(ApiError::BridgeTokenRequired)?;
     if !secrets_equal(token, module.bridge_token.expose()) {
         return Err(ApiError::InvalidToken.into());
     }
@@ -52,21 +47,8 @@ pub async fn connect(
         Ok(instance)
     })
     .await?;
-    let (response, mut session, _stream) = actix_ws::handle(&req, body)?;
-    let hello = json!({
-        "type": "hello",
-        "protocol": PROTOCOL,
-        "instance": instance.name.as_str(),
-    })
-    .to_string();
-    actix_web::rt::spawn(async move {
-        let _ = session.text(hello).await;
-        let _ = session
-            .close(Some(actix_ws::CloseReason {
-                code: actix_ws::CloseCode::Again,
-                description: Some("event stream not available yet".into()),
-            }))
-            .await;
-    });
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let ctx = state.bridge_context();
+    actix_web::rt::spawn(bridge_session::run(ctx, instance, session, stream));
     Ok(response)
 }

@@ -222,6 +222,14 @@ pub struct Options {
     pub max_body_bytes: usize,
     pub activate_timeout_secs: u64,
     pub max_instances: u32,
+    pub heartbeat_secs: u64,
+    pub heartbeat_timeout_secs: u64,
+    pub prune_interval_secs: u64,
+    pub acked_retention_secs: u64,
+    pub bridge_max_frame: usize,
+    pub public_queue: usize,
+    pub window: u64,
+    pub send_timeout_secs: u64,
 }
 
 impl Default for Options {
@@ -234,6 +242,14 @@ impl Default for Options {
             max_body_bytes: 64 * 1024,
             activate_timeout_secs: 2,
             max_instances: 100,
+            heartbeat_secs: 1,
+            heartbeat_timeout_secs: 10,
+            prune_interval_secs: 60,
+            acked_retention_secs: 3600,
+            bridge_max_frame: 64 * 1024,
+            public_queue: 256,
+            window: 1024,
+            send_timeout_secs: 2,
         }
     }
 }
@@ -313,6 +329,15 @@ pub fn spawn_app_with(options: Options) -> TestApp {
         bridge_delete_timeout_secs: 2,
         bridge_connect_timeout_secs: 2,
         workers: 2,
+        dev_engine_routes: true,
+        ws_heartbeat_secs: options.heartbeat_secs,
+        ws_heartbeat_timeout_secs: options.heartbeat_timeout_secs,
+        ws_send_timeout_secs: options.send_timeout_secs,
+        event_prune_interval_secs: options.prune_interval_secs,
+        event_retention_acked_secs: options.acked_retention_secs,
+        bridge_max_frame_bytes: options.bridge_max_frame,
+        public_ws_queue: options.public_queue,
+        bridge_window: options.window,
         ..Settings::default()
     };
     if options.module_on {
@@ -471,5 +496,193 @@ impl TestApp {
             "startAsPending": true,
             "reopenResolved": false
         })
+    }
+}
+
+// ---------------------------------------------------------------- sockets
+
+/// A WebSocket client over a plain TCP stream.
+pub struct Ws {
+    pub socket: tungstenite::WebSocket<std::net::TcpStream>,
+}
+
+/// How a socket ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// A close frame with this code and reason.
+    Closed(u16, String),
+    /// The connection dropped without a close frame.
+    Dropped,
+}
+
+impl Ws {
+    pub fn send_json(&mut self, value: &Value) {
+        self.socket
+            .send(tungstenite::Message::Text(value.to_string().into()))
+            .expect("send");
+    }
+
+    pub fn send_raw(&mut self, message: tungstenite::Message) {
+        self.socket.send(message).expect("send");
+    }
+
+    /// The next JSON text frame within `timeout`; pings are answered on the way.
+    pub fn recv_json(&mut self, timeout: Duration) -> Result<Value, Ended> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                panic!("no frame within {timeout:?}");
+            }
+            self.socket
+                .get_mut()
+                .set_read_timeout(Some(left.min(Duration::from_millis(500))))
+                .expect("timeout");
+            match self.socket.read() {
+                Ok(tungstenite::Message::Text(text)) => {
+                    return Ok(serde_json::from_str(text.as_str()).expect("json frame"))
+                }
+                Ok(tungstenite::Message::Close(frame)) => {
+                    return Err(frame.map_or(Ended::Dropped, |f| {
+                        Ended::Closed(u16::from(f.code), f.reason.to_string())
+                    }))
+                }
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => return Err(Ended::Dropped),
+            }
+        }
+    }
+
+    /// Reads until the socket ends, skipping frames; how it ended.
+    pub fn until_end(&mut self, timeout: Duration) -> Ended {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            self.socket
+                .get_mut()
+                .set_read_timeout(Some(Duration::from_millis(200)))
+                .expect("timeout");
+            match self.socket.read() {
+                Ok(tungstenite::Message::Close(frame)) => {
+                    return frame.map_or(Ended::Dropped, |f| {
+                        Ended::Closed(u16::from(f.code), f.reason.to_string())
+                    })
+                }
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => return Ended::Dropped,
+            }
+        }
+        panic!("the socket did not end within {timeout:?}");
+    }
+}
+
+impl TestApp {
+    /// Opens a WebSocket on `path`; `Err(status)` when the server refuses the upgrade.
+    pub fn ws(&self, path: &str, headers: &[(&str, &str)]) -> Result<Ws, u16> {
+        use tungstenite::client::IntoClientRequest as _;
+        let addr = self.address.trim_start_matches("http://");
+        let mut request = format!("ws://{addr}{path}")
+            .into_client_request()
+            .expect("request");
+        for (k, v) in headers {
+            request.headers_mut().insert(
+                tungstenite::http::HeaderName::from_bytes(k.as_bytes()).expect("name"),
+                v.parse().expect("value"),
+            );
+        }
+        let stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        match tungstenite::client(request, stream) {
+            Ok((socket, _)) => Ok(Ws { socket }),
+            Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(response))) => {
+                Err(response.status().as_u16())
+            }
+            Err(e) => panic!("handshake failed: {e}"),
+        }
+    }
+
+    /// The bridge's socket for `instance`, after `hello`; returns the hello too.
+    pub fn bridge_socket(&self, instance: &str) -> (Ws, Value) {
+        let bearer = format!("Bearer {}", self.bridge_token);
+        let mut ws = self
+            .ws(
+                &format!("/ws/chatwoot/{instance}"),
+                &[("Authorization", &bearer)],
+            )
+            .expect("bridge socket");
+        let hello = ws.recv_json(Duration::from_secs(5)).expect("hello");
+        assert_eq!(hello["type"], "hello", "{hello}");
+        (ws, hello)
+    }
+
+    /// A public socket client of `instance` (token in the query).
+    pub fn public_socket(&self, instance: &str, token: &str) -> Ws {
+        self.ws(&format!("/ws/{instance}?token={token}"), &[])
+            .expect("public socket")
+    }
+
+    /// An instance with an active integration; returns its TokenInstance.
+    pub fn instance_with_integration(&self, name: &str) -> String {
+        let token = self.create_instance(name);
+        let set = self.post_json(
+            &format!("/api/chatwoot/set/{name}"),
+            Some(&self.account_token),
+            &Self::set_body("sk_test"),
+        );
+        assert_eq!(set.status, 201, "{}", set.text);
+        token
+    }
+
+    /// Injects `count` incoming texts through the development routes; returns their ids.
+    pub fn inject(&self, instance: &str, count: usize, prefix: &str) -> Vec<String> {
+        let mut ids = Vec::with_capacity(count);
+        let mut n = 0;
+        while n < count {
+            let batch = (count - n).min(400);
+            let messages: Vec<Value> = (n..n + batch)
+                .map(|i| json!({"from": "5511999990000", "text": format!("{prefix}{i}"), "pushName": "Ana"}))
+                .collect();
+            let answer = self.post_json(
+                &format!("/dev/engine/{instance}/messages"),
+                Some(&self.account_token),
+                &json!({"messages": messages}),
+            );
+            assert_eq!(answer.status, 200, "{}", answer.text);
+            ids.extend(
+                answer.body["data"]["messageIds"]
+                    .as_array()
+                    .expect("ids")
+                    .iter()
+                    .map(|v| v.as_str().expect("id").to_owned()),
+            );
+            n += batch;
+        }
+        ids
+    }
+
+    /// Connects or disconnects the in-process engine for `instance`.
+    pub fn engine_state(&self, instance: &str, action: &str) {
+        let answer = self.post_json(
+            &format!("/dev/engine/{instance}/state"),
+            Some(&self.account_token),
+            &json!({"action": action}),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    }
+
+    /// The hub counters from `/health`.
+    pub fn event_stats(&self) -> Value {
+        self.get("/health", None).body["events"].clone()
     }
 }

@@ -10,5 +10,8 @@ mod health;
 mod helpers;
 mod instances;
 mod internal_socket;
+mod messages;
 mod module_off;
 mod secrets;
+mod ws_bridge;
+mod ws_public;

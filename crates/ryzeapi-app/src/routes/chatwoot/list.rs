@@ -26,5 +26,9 @@ pub async fn list(
     let view = blocking(move || live_view(&shared, &module, &instance)).await?;
     let mut body = views::integration(&view_instance, &view.integration);
     body["live"] = view.live.into();
+    body["stream"] = views::stream(
+        view.stream.as_ref(),
+        state.hubs.bridge.is_connected(view_instance.id.as_str()),
+    );
     Ok(HttpResponse::Ok().json(body))
 }

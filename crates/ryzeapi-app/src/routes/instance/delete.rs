@@ -29,11 +29,21 @@ pub async fn delete(
             log::error!("deleting instance '{}': {e}", instance.name);
             ApiError::InternalWithMessage("Failed to delete instance: storage unavailable".into())
         })?;
-        if let (Some(stored), Some(module)) = (integration, shared.module.as_ref()) {
-            teardown_on_bridge(module, &instance, &stored.integration);
+        match (integration, shared.module.as_ref()) {
+            (Some(stored), Some(module)) => teardown_on_bridge(module, &instance, &stored.integration),
+            (Some(_), None) => log::warn!(
+                "instance '{}' is deleted while the chatwoot module is off: its inbox stays in Chatwoot",
+                instance.name
+            ),
+            _ => {}
         }
         match shared.repo.delete_instance(&instance.id) {
-            Ok(true) => Ok(()),
+            Ok(true) => {
+                shared.hubs.bridge.remove(instance.id.as_str());
+                shared.hubs.public.close_instance(instance.id.as_str());
+                shared.engine.forget(&instance.name);
+                Ok(())
+            }
             Ok(false) => Err(ApiError::NotFound(NOT_FOUND)),
             Err(e) => {
                 log::error!("deleting instance '{}': {e}", instance.name);

@@ -1,0 +1,449 @@
+//! [`MemoryEngine`]: an in-process WhatsApp engine for development and tests.
+//!
+//! It records what is sent and lets a caller inject incoming messages,
+//! receipts and state changes, which it hands to the attached sink exactly
+//! like a real engine would. It talks to no network. The server exposes its
+//! injection calls only when explicitly enabled on a loopback address.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use ring::rand::{SecureRandom, SystemRandom};
+use ryzeapi_domain::{ConnectionState, InstanceName, Timestamp};
+use ryzeapi_ports::{
+    Clock, EngineError, EngineEvent, EventSink, OutgoingMedia, OutgoingText, SentMessage,
+    WhatsAppEngine,
+};
+use serde_json::{json, Value};
+
+/// One thing the engine was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// A text was sent.
+    Text {
+        /// Instance.
+        instance: String,
+        /// Message id given.
+        message_id: String,
+        /// What was sent.
+        message: OutgoingText,
+    },
+    /// A media message was sent.
+    Media {
+        /// Instance.
+        instance: String,
+        /// Message id given.
+        message_id: String,
+        /// What was sent.
+        message: OutgoingMedia,
+    },
+    /// Messages were marked read.
+    Read {
+        /// Instance.
+        instance: String,
+        /// Chat.
+        chat: String,
+        /// Messages.
+        message_ids: Vec<String>,
+    },
+}
+
+/// An incoming text to inject.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncomingText {
+    /// Sender: digits or a JID.
+    pub from: String,
+    /// Sender's display name.
+    pub push_name: Option<String>,
+    /// Group JID when the message was sent in a group.
+    pub group: Option<String>,
+    /// The text.
+    pub text: String,
+    /// Media, as (type, url, mimetype, base64 content).
+    pub media: Option<(String, String, String, Option<String>)>,
+}
+
+/// The in-process engine.
+pub struct MemoryEngine {
+    clock: Arc<dyn Clock>,
+    connected: Mutex<HashSet<String>>,
+    recorded: Mutex<Vec<Recorded>>,
+    sink: RwLock<Option<Arc<dyn EventSink>>>,
+    rng: SystemRandom,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `<digits>@s.whatsapp.net` for a phone number, the JID itself otherwise.
+pub fn to_jid(who: &str) -> String {
+    if who.contains('@') {
+        who.to_owned()
+    } else {
+        format!(
+            "{}@s.whatsapp.net",
+            who.chars().filter(char::is_ascii_digit).collect::<String>()
+        )
+    }
+}
+
+impl MemoryEngine {
+    /// A new engine telling time with `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            clock,
+            connected: Mutex::new(HashSet::new()),
+            recorded: Mutex::new(Vec::new()),
+            sink: RwLock::new(None),
+            rng: SystemRandom::new(),
+        }
+    }
+
+    fn message_id(&self) -> String {
+        let mut bytes = [0u8; 10];
+        // A failing system RNG leaves zeros; ids stay unique enough for a fake only
+        // if it works, so a failure is reported loudly.
+        if self.rng.fill(&mut bytes).is_err() {
+            log::error!("memory engine: the system random generator failed");
+        }
+        let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+        format!("3EB0{hex}")
+    }
+
+    fn emit(
+        &self,
+        instance: &InstanceName,
+        event_id: String,
+        name: &str,
+        data: Value,
+        state: Option<ConnectionState>,
+    ) {
+        let sink = self
+            .sink
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(sink) = sink {
+            sink.deliver(EngineEvent {
+                instance: instance.clone(),
+                event_id,
+                name: name.to_owned(),
+                data: data.to_string(),
+                at: self.clock.now(),
+                state,
+            });
+        }
+    }
+
+    fn set_state(&self, instance: &InstanceName, state: ConnectionState) {
+        {
+            let mut connected = lock(&self.connected);
+            if state == ConnectionState::Connected {
+                connected.insert(instance.as_str().to_owned());
+            } else {
+                connected.remove(instance.as_str());
+            }
+        }
+        let id = format!("state-{}", self.message_id());
+        self.emit(
+            instance,
+            id,
+            "instance.state",
+            json!({"state": state.as_str()}),
+            Some(state),
+        );
+    }
+
+    /// Marks the instance connected and emits `instance.state`.
+    pub fn connect(&self, instance: &InstanceName) {
+        self.set_state(instance, ConnectionState::Connected);
+    }
+
+    /// Marks the instance disconnected and emits `instance.state`.
+    pub fn disconnect(&self, instance: &InstanceName) {
+        self.set_state(instance, ConnectionState::Disconnected);
+    }
+
+    /// Injects an incoming message; returns its WhatsApp id.
+    pub fn inject_text(&self, instance: &InstanceName, incoming: &IncomingText) -> String {
+        let id = self.message_id();
+        let sender = to_jid(&incoming.from);
+        let (chat_jid, chat_type) = match &incoming.group {
+            Some(group) => (to_jid(group), "group"),
+            None => (sender.clone(), "private"),
+        };
+        let name = incoming.push_name.clone().unwrap_or_default();
+        let mut message = json!({
+            "id": id,
+            "direction": "incoming",
+            "timestamp": Timestamp::to_rfc3339(self.clock.now()),
+            "chat": {"jid": chat_jid, "lid": "", "name": if chat_type == "group" { String::new() } else { name.clone() }, "type": chat_type},
+            "sender": {"jid": sender, "lid": "", "name": name},
+            "content": {"text": incoming.text},
+        });
+        if let Some((kind, url, mimetype, base64)) = &incoming.media {
+            message["media"] = json!({"type": kind, "url": url, "mimetype": mimetype});
+            if let Some(b64) = base64 {
+                message["media"]["base64"] = json!(b64);
+            }
+        }
+        self.emit(
+            instance,
+            id.clone(),
+            "message.exchange",
+            json!({"id": id, "message": message}),
+            None,
+        );
+        id
+    }
+
+    /// Injects a receipt (`delivered`, `read`, `played`) for a message.
+    pub fn inject_receipt(
+        &self,
+        instance: &InstanceName,
+        message_id: &str,
+        status: &str,
+        chat: &str,
+    ) {
+        let id = format!("{message_id}-{status}");
+        self.emit(
+            instance,
+            id,
+            "message.status",
+            json!({"id": message_id, "status": status, "chat": {"jid": to_jid(chat)}, "timestamp": Timestamp::to_rfc3339(self.clock.now())}),
+            None,
+        );
+    }
+
+    /// Everything sent or marked read so far.
+    pub fn recorded(&self) -> Vec<Recorded> {
+        lock(&self.recorded).clone()
+    }
+
+    fn outgoing_event(
+        &self,
+        instance: &InstanceName,
+        id: &str,
+        to: &str,
+        content: Value,
+        media: Option<Value>,
+    ) {
+        let mut message = json!({
+            "id": id,
+            "direction": "outgoing",
+            "timestamp": Timestamp::to_rfc3339(self.clock.now()),
+            "chat": {"jid": to, "lid": "", "name": "", "type": if to.ends_with("@g.us") { "group" } else { "private" }},
+            "sender": {"jid": "", "lid": "", "name": ""},
+            "content": content,
+        });
+        if let Some(media) = media {
+            message["media"] = media;
+        }
+        self.emit(
+            instance,
+            id.to_owned(),
+            "message.exchange",
+            json!({"id": id, "message": message}),
+            None,
+        );
+    }
+
+    fn ensure_connected(&self, instance: &InstanceName) -> Result<(), EngineError> {
+        if lock(&self.connected).contains(instance.as_str()) {
+            Ok(())
+        } else {
+            Err(EngineError::NotConnected)
+        }
+    }
+}
+
+fn valid_jid(jid: &str) -> Result<(), EngineError> {
+    let ok = jid.split_once('@').is_some_and(|(user, server)| {
+        !user.is_empty()
+            && user.chars().all(|c| c.is_ascii_digit() || c == '-')
+            && matches!(server, "s.whatsapp.net" | "g.us" | "lid")
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(EngineError::Invalid(format!(
+            "'{jid}' is not a WhatsApp JID"
+        )))
+    }
+}
+
+impl WhatsAppEngine for MemoryEngine {
+    fn attach(&self, sink: Arc<dyn EventSink>) {
+        *self.sink.write().unwrap_or_else(PoisonError::into_inner) = Some(sink);
+    }
+
+    fn state(&self, instance: &InstanceName) -> ConnectionState {
+        if lock(&self.connected).contains(instance.as_str()) {
+            ConnectionState::Connected
+        } else {
+            ConnectionState::Disconnected
+        }
+    }
+
+    fn send_text(
+        &self,
+        instance: &InstanceName,
+        message: &OutgoingText,
+    ) -> Result<SentMessage, EngineError> {
+        self.ensure_connected(instance)?;
+        valid_jid(&message.to)?;
+        let id = self.message_id();
+        lock(&self.recorded).push(Recorded::Text {
+            instance: instance.to_string(),
+            message_id: id.clone(),
+            message: message.clone(),
+        });
+        self.outgoing_event(
+            instance,
+            &id,
+            &message.to,
+            json!({"text": message.text}),
+            None,
+        );
+        Ok(SentMessage { message_id: id })
+    }
+
+    fn send_media(
+        &self,
+        instance: &InstanceName,
+        message: &OutgoingMedia,
+    ) -> Result<SentMessage, EngineError> {
+        self.ensure_connected(instance)?;
+        valid_jid(&message.to)?;
+        if !matches!(
+            message.media_type.as_str(),
+            "image" | "video" | "audio" | "document"
+        ) {
+            return Err(EngineError::Invalid(format!(
+                "unknown media type '{}'",
+                message.media_type
+            )));
+        }
+        if !(message.url.starts_with("http://") || message.url.starts_with("https://")) {
+            return Err(EngineError::Invalid("media url must be http(s)".into()));
+        }
+        let id = self.message_id();
+        lock(&self.recorded).push(Recorded::Media {
+            instance: instance.to_string(),
+            message_id: id.clone(),
+            message: message.clone(),
+        });
+        self.outgoing_event(
+            instance,
+            &id,
+            &message.to,
+            json!({"text": message.caption.clone().unwrap_or_default()}),
+            Some(json!({"type": message.media_type, "url": message.url, "mimetype": message.mimetype.clone().unwrap_or_default()})),
+        );
+        Ok(SentMessage { message_id: id })
+    }
+
+    fn mark_read(
+        &self,
+        instance: &InstanceName,
+        chat: &str,
+        message_ids: &[String],
+    ) -> Result<(), EngineError> {
+        self.ensure_connected(instance)?;
+        valid_jid(chat)?;
+        lock(&self.recorded).push(Recorded::Read {
+            instance: instance.to_string(),
+            chat: chat.to_owned(),
+            message_ids: message_ids.to_vec(),
+        });
+        Ok(())
+    }
+
+    fn forget(&self, instance: &InstanceName) {
+        lock(&self.connected).remove(instance.as_str());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SystemClock;
+
+    #[derive(Default)]
+    struct Collect(Mutex<Vec<EngineEvent>>);
+    impl EventSink for Collect {
+        fn deliver(&self, event: EngineEvent) {
+            lock(&self.0).push(event);
+        }
+    }
+
+    fn name(s: &str) -> InstanceName {
+        InstanceName::parse(s).unwrap()
+    }
+
+    #[test]
+    fn sends_need_a_connection_and_are_recorded_with_an_outgoing_event() {
+        let engine = MemoryEngine::new(Arc::new(SystemClock));
+        let sink = Arc::new(Collect::default());
+        engine.attach(sink.clone());
+        let text = OutgoingText {
+            to: "5511999990000@s.whatsapp.net".into(),
+            text: "oi".into(),
+            reply_to: None,
+        };
+        assert_eq!(
+            engine.send_text(&name("a"), &text),
+            Err(EngineError::NotConnected)
+        );
+        engine.connect(&name("a"));
+        assert_eq!(engine.state(&name("a")), ConnectionState::Connected);
+        let sent = engine.send_text(&name("a"), &text).unwrap();
+        assert!(sent.message_id.starts_with("3EB0"));
+        assert_eq!(engine.recorded().len(), 1);
+        let events = lock(&sink.0).clone();
+        assert_eq!(events[0].name, "instance.state");
+        assert_eq!(events[1].name, "message.exchange");
+        assert_eq!(events[1].event_id, sent.message_id);
+        let data: Value = serde_json::from_str(&events[1].data).unwrap();
+        assert_eq!(data["message"]["direction"], "outgoing");
+        let bad = OutgoingText {
+            to: "nobody".into(),
+            ..text
+        };
+        assert!(matches!(
+            engine.send_text(&name("a"), &bad),
+            Err(EngineError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn injected_messages_follow_the_documented_shape() {
+        let engine = MemoryEngine::new(Arc::new(SystemClock));
+        let sink = Arc::new(Collect::default());
+        engine.attach(sink.clone());
+        let id = engine.inject_text(
+            &name("a"),
+            &IncomingText {
+                from: "+55 11 99999-0000".into(),
+                push_name: Some("Ana".into()),
+                text: "olá".into(),
+                ..IncomingText::default()
+            },
+        );
+        let event = lock(&sink.0)[0].clone();
+        assert_eq!(event.event_id, id);
+        let data: Value = serde_json::from_str(&event.data).unwrap();
+        assert_eq!(
+            data["message"]["chat"]["jid"],
+            "5511999990000@s.whatsapp.net"
+        );
+        assert_eq!(data["message"]["chat"]["type"], "private");
+        assert_eq!(data["message"]["sender"]["name"], "Ana");
+        assert_eq!(data["message"]["content"]["text"], "olá");
+        assert!(data["message"]["timestamp"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z'));
+    }
+}

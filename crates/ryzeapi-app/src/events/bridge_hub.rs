@@ -1,0 +1,274 @@
+//! The bridge hub: per-instance event streams and the one bridge connection
+//! each instance may have.
+//!
+//! A stream keeps the newest logged events in memory (a bounded tail) and a
+//! watch of the highest sequence number. The pump appends and moves the
+//! watch without ever waiting; the connection reads at its own pace, from the
+//! tail or, when it is further behind, from the durable log. So a slow bridge
+//! holds back nobody, and nothing is lost: the log is the queue.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::{oneshot, watch};
+
+use super::protocol::close;
+use super::stats::HubStats;
+
+/// A logged event, ready to send.
+#[derive(Debug, Clone)]
+pub struct EventFrame {
+    /// Its sequence number.
+    pub seq: u64,
+    /// The whole `event` frame.
+    pub text: Arc<str>,
+}
+
+/// One instance's stream.
+pub struct InstanceStream {
+    tail: Mutex<VecDeque<EventFrame>>,
+    latest: watch::Sender<u64>,
+    tail_len: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl InstanceStream {
+    fn new(tail_len: usize) -> Self {
+        Self {
+            tail: Mutex::new(VecDeque::with_capacity(tail_len.min(1024))),
+            latest: watch::channel(0).0,
+            tail_len,
+        }
+    }
+
+    /// Watches the highest sequence number logged.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.latest.subscribe()
+    }
+
+    /// Raises the known highest sequence number (never lowers it).
+    pub fn raise_latest(&self, seq: u64) {
+        self.latest.send_if_modified(|v| {
+            if seq > *v {
+                *v = seq;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    fn push(&self, frames: Vec<EventFrame>) {
+        let Some(top) = frames.last().map(|f| f.seq) else {
+            return;
+        };
+        {
+            let mut tail = lock(&self.tail);
+            tail.extend(frames);
+            while tail.len() > self.tail_len {
+                tail.pop_front();
+            }
+        }
+        self.raise_latest(top);
+    }
+
+    /// Up to `max` frames after `after` from memory, or `None` when memory no
+    /// longer reaches back that far (read the log instead).
+    pub fn after(&self, after: u64, max: usize) -> Option<Vec<EventFrame>> {
+        let tail = lock(&self.tail);
+        let first = tail.front()?.seq;
+        if first > after + 1 {
+            return None;
+        }
+        let skip = usize::try_from(after + 1 - first).unwrap_or(usize::MAX);
+        Some(tail.iter().skip(skip).take(max).cloned().collect())
+    }
+}
+
+/// Why a bridge connection is being closed by the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseOrder {
+    /// Close code.
+    pub code: u16,
+    /// Close reason.
+    pub reason: &'static str,
+}
+
+struct Connection {
+    id: u64,
+    close: oneshot::Sender<CloseOrder>,
+}
+
+struct Inner {
+    streams: Mutex<HashMap<String, Arc<InstanceStream>>>,
+    connections: Mutex<HashMap<String, Connection>>,
+    next_id: AtomicU64,
+    tail_len: usize,
+    stats: Arc<HubStats>,
+}
+
+/// Handle to the bridge hub (cheap to clone, usable from any thread).
+#[derive(Clone)]
+pub struct BridgeHub {
+    inner: Arc<Inner>,
+}
+
+/// A bridge connection's registration.
+pub struct Attachment {
+    /// Connection id.
+    pub id: u64,
+    /// Fires when the server closes this connection (replaced, stream removed).
+    pub closed: oneshot::Receiver<CloseOrder>,
+    /// The instance's stream.
+    pub stream: Arc<InstanceStream>,
+}
+
+impl BridgeHub {
+    /// A hub keeping the newest `tail_len` events per instance in memory.
+    pub fn new(stats: Arc<HubStats>, tail_len: usize) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                streams: Mutex::new(HashMap::new()),
+                connections: Mutex::new(HashMap::new()),
+                next_id: AtomicU64::new(1),
+                tail_len: tail_len.max(1),
+                stats,
+            }),
+        }
+    }
+
+    /// The stream of an instance (created on first use).
+    pub fn stream(&self, instance_id: &str) -> Arc<InstanceStream> {
+        lock(&self.inner.streams)
+            .entry(instance_id.to_owned())
+            .or_insert_with(|| Arc::new(InstanceStream::new(self.inner.tail_len)))
+            .clone()
+    }
+
+    /// Newly logged events of an instance, in order.
+    pub fn offer(&self, instance_id: &str, frames: Vec<EventFrame>) {
+        self.stream(instance_id).push(frames);
+    }
+
+    fn close_connection(&self, instance_id: &str, order: CloseOrder) {
+        if let Some(conn) = lock(&self.inner.connections).remove(instance_id) {
+            let _ = conn.close.send(order);
+        }
+    }
+
+    /// The stream restarted (a new integration): memory is cleared and a
+    /// connected bridge is closed so it starts over.
+    pub fn reset(&self, instance_id: &str) {
+        lock(&self.inner.streams).remove(instance_id);
+        self.close_connection(
+            instance_id,
+            CloseOrder {
+                code: close::STREAM_CLOSED,
+                reason: "stream restarted",
+            },
+        );
+    }
+
+    /// The stream is gone (integration or instance removed).
+    pub fn remove(&self, instance_id: &str) {
+        lock(&self.inner.streams).remove(instance_id);
+        self.close_connection(
+            instance_id,
+            CloseOrder {
+                code: close::STREAM_CLOSED,
+                reason: "integration removed",
+            },
+        );
+    }
+
+    /// Registers a bridge connection; an earlier one for the instance is closed
+    /// (the newest connection wins).
+    pub fn attach(&self, instance_id: &str) -> Attachment {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        let previous = lock(&self.inner.connections)
+            .insert(instance_id.to_owned(), Connection { id, close: tx });
+        if let Some(previous) = previous {
+            HubStats::incr(&self.inner.stats.bridge_replaced);
+            let _ = previous.close.send(CloseOrder {
+                code: close::REPLACED,
+                reason: "replaced by a newer connection",
+            });
+        }
+        Attachment {
+            id,
+            closed: rx,
+            stream: self.stream(instance_id),
+        }
+    }
+
+    /// Unregisters a connection (only if it is still the registered one).
+    pub fn detach(&self, instance_id: &str, id: u64) {
+        let mut connections = lock(&self.inner.connections);
+        if connections.get(instance_id).is_some_and(|c| c.id == id) {
+            connections.remove(instance_id);
+        }
+    }
+
+    /// Whether a bridge is connected for the instance.
+    pub fn is_connected(&self, instance_id: &str) -> bool {
+        lock(&self.inner.connections).contains_key(instance_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(seq: u64) -> EventFrame {
+        EventFrame {
+            seq,
+            text: Arc::from(format!("{seq}")),
+        }
+    }
+
+    #[test]
+    fn the_tail_is_bounded_and_says_when_it_cannot_reach_back() {
+        let hub = BridgeHub::new(Arc::new(HubStats::default()), 3);
+        hub.offer("i", (1..=5).map(frame).collect());
+        let stream = hub.stream("i");
+        assert_eq!(*stream.subscribe().borrow(), 5);
+        assert!(stream.after(0, 10).is_none(), "1 and 2 fell out of memory");
+        assert!(stream.after(1, 10).is_none());
+        let got: Vec<u64> = stream
+            .after(2, 10)
+            .unwrap_or_default()
+            .iter()
+            .map(|f| f.seq)
+            .collect();
+        assert_eq!(got, vec![3, 4, 5]);
+        let got: Vec<u64> = stream
+            .after(3, 1)
+            .unwrap_or_default()
+            .iter()
+            .map(|f| f.seq)
+            .collect();
+        assert_eq!(got, vec![4]);
+        assert_eq!(stream.after(5, 10).map(|v| v.len()), Some(0));
+    }
+
+    #[test]
+    fn the_newest_connection_wins() {
+        let hub = BridgeHub::new(Arc::new(HubStats::default()), 3);
+        let mut first = hub.attach("i");
+        let second = hub.attach("i");
+        let order = first.closed.try_recv().ok();
+        assert_eq!(order.map(|o| o.code), Some(close::REPLACED));
+        hub.detach("i", first.id);
+        assert!(
+            hub.is_connected("i"),
+            "detaching the old one leaves the new one"
+        );
+        hub.detach("i", second.id);
+        assert!(!hub.is_connected("i"));
+    }
+}

@@ -1,0 +1,577 @@
+//! One bridge connection on `/ws/chatwoot/:instance`, speaking
+//! `ryzeapi.bridge.v1` (see `docs/bridge-protocol.md`):
+//!
+//! 1. the server sends `hello`; the bridge answers `resume {after}`;
+//! 2. the server streams `event` frames after that point, in order, from
+//!    memory or from the durable log, never more than `window` beyond the
+//!    bridge's last `ack`; a point older than what is retained gets `resync`;
+//! 3. `ack` moves the cursor (persisted, coalesced); `command` frames run
+//!    through the engine with idempotency; `status` reports update the
+//!    integration row;
+//! 4. pings every heartbeat; a silent bridge, a bridge that stops
+//!    acknowledging, a malformed or oversized frame, or a newer connection
+//!    for the same instance closes the socket with a documented code.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_ws::{
+    AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, MessageStream,
+    ProtocolError, Session,
+};
+use ryzeapi_domain::{Instance, IntegrationStatus};
+use ryzeapi_ports::{
+    EngineError, EventLog, OutgoingMedia, OutgoingText, Repository, StreamPosition, WhatsAppEngine,
+};
+use tokio::sync::{mpsc, watch};
+
+use super::bridge_hub::{Attachment, BridgeHub, EventFrame, InstanceStream};
+use super::protocol::{self, close, Command, Inbound, Outcome};
+use super::stats::HubStats;
+use super::SocketLimits;
+use crate::state::blocking;
+
+/// Events read from the log per round trip when the bridge is behind.
+const READ_BATCH: usize = 500;
+/// How often a pending acknowledgement is written to the log.
+const ACK_FLUSH: Duration = Duration::from_millis(250);
+
+/// What a bridge connection needs.
+#[derive(Clone)]
+pub struct BridgeContext {
+    /// Integration rows (status reports).
+    pub repo: Arc<dyn Repository>,
+    /// The durable log.
+    pub log: Arc<dyn EventLog>,
+    /// WhatsApp.
+    pub engine: Arc<dyn WhatsAppEngine>,
+    /// The hub.
+    pub hub: BridgeHub,
+    /// Counters.
+    pub stats: Arc<HubStats>,
+    /// Timing and limits.
+    pub limits: SocketLimits,
+    /// Time.
+    pub clock: Arc<dyn ryzeapi_ports::Clock>,
+}
+
+enum End {
+    Close(u16, String),
+    Gone,
+}
+
+fn end(code: u16, reason: impl Into<String>) -> End {
+    End::Close(code, reason.into())
+}
+
+struct Conn {
+    ctx: BridgeContext,
+    instance: Instance,
+    session: Session,
+    stream: Arc<InstanceStream>,
+    /// Highest sequence number written to the socket.
+    sent: u64,
+    /// Highest sequence number the bridge acknowledged on this connection.
+    acked: u64,
+    /// Acknowledged but not yet written to the log.
+    ack_pending: bool,
+    last_seen: Instant,
+    last_ack_progress: Instant,
+}
+
+impl Conn {
+    async fn send(&mut self, text: String) -> Result<(), End> {
+        match tokio::time::timeout(self.ctx.limits.send_timeout, self.session.text(text)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Gone),
+            Err(_) => Err(end(close::ACK_TIMEOUT, "write timed out")),
+        }
+    }
+
+    fn position(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Option<StreamPosition>, crate::error::ApiError>>
+    {
+        let log = self.ctx.log.clone();
+        let id = self.instance.id.clone();
+        blocking(move || log.position(&id).map_err(crate::error::ApiError::internal))
+    }
+
+    /// Sends what is available up to `latest`, within the window.
+    async fn deliver(&mut self, latest: &watch::Receiver<u64>) -> Result<(), End> {
+        loop {
+            let latest = *latest.borrow();
+            let in_flight = self.sent.saturating_sub(self.acked);
+            if self.sent >= latest || in_flight >= self.ctx.limits.window {
+                return Ok(());
+            }
+            let budget =
+                usize::try_from((self.ctx.limits.window - in_flight).min(latest - self.sent))
+                    .unwrap_or(READ_BATCH)
+                    .min(READ_BATCH);
+            let frames = match self.stream.after(self.sent, budget) {
+                Some(frames) if !frames.is_empty() => frames,
+                _ => self.read_log(budget).await?,
+            };
+            if frames.is_empty() {
+                // The log has nothing after `sent` although the watch says more
+                // exists: those events were pruned. Say so, then go on.
+                let Ok(Some(pos)) = self.position().await else {
+                    return Err(end(close::STREAM_CLOSED, "integration removed"));
+                };
+                let from = pos.oldest_seq;
+                self.send(protocol::resync("pruned", self.sent, from, pos.last_seq))
+                    .await?;
+                self.sent = from.saturating_sub(1).max(self.sent);
+                if pos.oldest_seq > pos.last_seq {
+                    return Ok(());
+                }
+                continue;
+            }
+            for frame in frames {
+                if frame.seq <= self.sent {
+                    continue;
+                }
+                self.send(frame.text.to_string()).await?;
+                self.sent = frame.seq;
+                HubStats::incr(&self.ctx.stats.events_sent_to_bridge);
+            }
+        }
+    }
+
+    async fn read_log(&mut self, budget: usize) -> Result<Vec<EventFrame>, End> {
+        let log = self.ctx.log.clone();
+        let id = self.instance.id.clone();
+        let after = self.sent;
+        let events = blocking(move || {
+            log.read_after(&id, after, budget)
+                .map_err(crate::error::ApiError::internal)
+        })
+        .await
+        .map_err(|e| {
+            log::error!("bridge socket: reading the log: {e:?}");
+            end(1011, "log unavailable")
+        })?;
+        Ok(events
+            .into_iter()
+            .map(|l| EventFrame {
+                seq: l.seq,
+                text: Arc::from(
+                    protocol::event(l.seq, &l.event.event_id, &l.event.payload).as_str(),
+                ),
+            })
+            .collect())
+    }
+
+    async fn flush_ack(&mut self) {
+        if !self.ack_pending {
+            return;
+        }
+        self.ack_pending = false;
+        let log = self.ctx.log.clone();
+        let id = self.instance.id.clone();
+        let seq = self.acked;
+        let now = self.ctx.clock.now();
+        if let Err(e) = blocking(move || {
+            log.ack(&id, seq, now)
+                .map_err(crate::error::ApiError::internal)
+        })
+        .await
+        {
+            log::error!(
+                "bridge socket: recording ack {seq} for '{}': {e:?}",
+                self.instance.name
+            );
+            self.ack_pending = true;
+        }
+    }
+
+    async fn status(
+        &mut self,
+        correlation_id: String,
+        status: String,
+        last_error: String,
+        inbox_id: i64,
+    ) -> Result<(), End> {
+        let Ok(parsed) = IntegrationStatus::parse(&status) else {
+            return self
+                .send(protocol::error(
+                    &correlation_id,
+                    "status must be active, paused or error",
+                ))
+                .await;
+        };
+        let repo = self.ctx.repo.clone();
+        let id = self.instance.id.clone();
+        let now = self.ctx.clock.now();
+        let applied = blocking(move || {
+            let Some(stored) = repo
+                .integration(&id)
+                .map_err(crate::error::ApiError::internal)?
+            else {
+                return Ok(Err("no chatwoot integration for this instance".to_owned()));
+            };
+            let mut integration = stored.integration;
+            match integration.apply_report(parsed, &last_error, inbox_id, now) {
+                Ok(true) => {
+                    repo.update_integration_state(&integration)
+                        .map_err(crate::error::ApiError::internal)?;
+                    Ok(Ok(()))
+                }
+                Ok(false) => Ok(Ok(())),
+                Err(e) => Ok(Err(e.to_string())),
+            }
+        })
+        .await;
+        match applied {
+            Ok(Ok(())) => {
+                self.send(protocol::status_recorded(&correlation_id, parsed.as_str()))
+                    .await
+            }
+            Ok(Err(reason)) => self.send(protocol::error(&correlation_id, &reason)).await,
+            Err(e) => {
+                log::error!(
+                    "bridge socket: status report for '{}': {e:?}",
+                    self.instance.name
+                );
+                self.send(protocol::error(
+                    &correlation_id,
+                    "status could not be recorded",
+                ))
+                .await
+            }
+        }
+    }
+}
+
+/// Runs a command through the engine, once per idempotency key.
+fn execute(
+    ctx: &BridgeContext,
+    instance: &Instance,
+    key: &str,
+    command: &Command,
+) -> (Outcome, bool) {
+    match ctx.log.command_result(&instance.id, key) {
+        Ok(Some(previous)) => return (Outcome::Sent(previous), true),
+        Ok(None) => {}
+        Err(e) => {
+            return (
+                Outcome::Failed(format!("command log unavailable: {e}")),
+                false,
+            )
+        }
+    }
+    let sent = match command {
+        Command::SendText { to, text, reply_to } => ctx
+            .engine
+            .send_text(
+                &instance.name,
+                &OutgoingText {
+                    to: to.clone(),
+                    text: text.clone(),
+                    reply_to: reply_to.clone(),
+                },
+            )
+            .map(|m| m.message_id),
+        Command::SendMedia {
+            to,
+            url,
+            media_type,
+            caption,
+            mimetype,
+            file_name,
+        } => ctx
+            .engine
+            .send_media(
+                &instance.name,
+                &OutgoingMedia {
+                    to: to.clone(),
+                    url: url.clone(),
+                    media_type: media_type.clone(),
+                    caption: caption.clone(),
+                    mimetype: mimetype.clone(),
+                    file_name: file_name.clone(),
+                },
+            )
+            .map(|m| m.message_id),
+        Command::MarkRead { chat, message_ids } => ctx
+            .engine
+            .mark_read(&instance.name, chat, message_ids)
+            .map(|()| String::new()),
+    };
+    match sent {
+        Ok(message_id) => {
+            if let Err(e) =
+                ctx.log
+                    .save_command_result(&instance.id, key, &message_id, ctx.clock.now())
+            {
+                log::error!("bridge socket: storing the result of command {key}: {e}");
+            }
+            (Outcome::Sent(message_id), false)
+        }
+        Err(EngineError::NotConnected) => (
+            Outcome::Failed(EngineError::NotConnected.to_string()),
+            false,
+        ),
+        Err(e) => (Outcome::Failed(e.to_string()), false),
+    }
+}
+
+/// Runs the connection's commands one after another, off the socket task.
+fn spawn_command_worker(
+    ctx: BridgeContext,
+    instance: Instance,
+) -> (
+    mpsc::Sender<(String, String, Command)>,
+    mpsc::Receiver<String>,
+) {
+    let (cmd_tx, mut cmd_rx) = mpsc::channel::<(String, String, Command)>(64);
+    let (res_tx, res_rx) = mpsc::channel::<String>(64);
+    actix_web::rt::spawn(async move {
+        while let Some((correlation_id, key, command)) = cmd_rx.recv().await {
+            let ctx2 = ctx.clone();
+            let inst = instance.clone();
+            let key2 = key.clone();
+            let (outcome, duplicate) = blocking(move || Ok(execute(&ctx2, &inst, &key2, &command)))
+                .await
+                .unwrap_or_else(|e| (Outcome::Failed(format!("{e}")), false));
+            if res_tx
+                .send(protocol::result(&correlation_id, &key, &outcome, duplicate))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    (cmd_tx, res_rx)
+}
+
+fn close_reason(code: u16, reason: String) -> Option<CloseReason> {
+    let mut description = reason;
+    description.truncate(120);
+    Some(CloseReason {
+        code: CloseCode::from(code),
+        description: Some(description),
+    })
+}
+
+/// Serves one bridge connection until it ends.
+pub async fn run(ctx: BridgeContext, instance: Instance, session: Session, stream: MessageStream) {
+    let attachment = ctx.hub.attach(instance.id.as_str());
+    HubStats::incr(&ctx.stats.bridge_connections);
+    let conn_id = attachment.id;
+    let mut conn = Conn {
+        ctx: ctx.clone(),
+        instance: instance.clone(),
+        session,
+        stream: attachment.stream.clone(),
+        sent: 0,
+        acked: 0,
+        ack_pending: false,
+        last_seen: Instant::now(),
+        last_ack_progress: Instant::now(),
+    };
+    let mut stream = stream
+        .max_frame_size(ctx.limits.bridge_max_frame)
+        .aggregate_continuations()
+        .max_continuation_size(ctx.limits.bridge_max_frame);
+    let outcome = serve(&mut conn, &mut stream, attachment).await;
+    conn.flush_ack().await;
+    ctx.hub.detach(instance.id.as_str(), conn_id);
+    HubStats::decr(&ctx.stats.bridge_connections);
+    if let End::Close(code, reason) = outcome {
+        log::info!(
+            "bridge socket of '{}' closed: {code} {reason}",
+            instance.name
+        );
+        let _ = tokio::time::timeout(
+            ctx.limits.send_timeout,
+            conn.session.close(close_reason(code, reason)),
+        )
+        .await;
+    }
+}
+
+async fn start_point(conn: &mut Conn, after: u64) -> Result<(), End> {
+    let Ok(Some(pos)) = conn.position().await else {
+        return Err(end(close::STREAM_CLOSED, "no stream for this instance"));
+    };
+    conn.sent = if after > pos.last_seq {
+        let from = pos.oldest_seq;
+        conn.send(protocol::resync("cursor_ahead", after, from, pos.last_seq))
+            .await?;
+        from.saturating_sub(1)
+    } else if after + 1 < pos.oldest_seq {
+        let from = pos.oldest_seq;
+        conn.send(protocol::resync(
+            "cursor_expired",
+            after,
+            from,
+            pos.last_seq,
+        ))
+        .await?;
+        from - 1
+    } else {
+        after
+    };
+    conn.acked = conn.sent;
+    conn.ack_pending = after > pos.acked_seq && after <= pos.last_seq;
+    Ok(())
+}
+
+async fn serve(
+    conn: &mut Conn,
+    stream: &mut AggregatedMessageStream,
+    attachment: Attachment,
+) -> End {
+    let limits = conn.ctx.limits;
+    let Ok(Some(pos)) = conn.position().await else {
+        return end(close::STREAM_CLOSED, "no stream for this instance");
+    };
+    conn.stream.raise_latest(pos.last_seq);
+    let hello = protocol::hello(
+        conn.instance.name.as_str(),
+        pos.acked_seq,
+        pos.last_seq,
+        pos.oldest_seq,
+        limits.window,
+        limits.heartbeat.as_secs(),
+        limits.bridge_max_frame,
+    );
+    if let Err(e) = conn.send(hello).await {
+        return e;
+    }
+
+    // The bridge says where it stands before anything is streamed.
+    let first = tokio::time::timeout(limits.heartbeat_timeout, async {
+        loop {
+            let message = stream.recv().await;
+            if let Some(frame) = handle_raw(conn, message).await? {
+                return Ok::<Inbound, End>(frame);
+            }
+        }
+    })
+    .await;
+    let after = match first {
+        Err(_) => return end(close::NO_RESUME, "no resume frame in time"),
+        Ok(Err(e)) => return e,
+        Ok(Ok(Inbound::Resume { after })) => after,
+        Ok(Ok(_)) => return end(close::POLICY, "the first frame must be resume"),
+    };
+    if let Err(e) = start_point(conn, after).await {
+        return e;
+    }
+
+    let Attachment {
+        closed,
+        stream: instance_stream,
+        ..
+    } = attachment;
+    let mut latest = instance_stream.subscribe();
+    let mut closed = std::pin::pin!(closed);
+    let (commands, mut results) = spawn_command_worker(conn.ctx.clone(), conn.instance.clone());
+    let mut heartbeat = tokio::time::interval(limits.heartbeat);
+    heartbeat.tick().await;
+    let mut ack_flush = tokio::time::interval(ACK_FLUSH);
+    let mut deliver_now = true;
+    loop {
+        if deliver_now {
+            if let Err(e) = conn.deliver(&latest).await {
+                return e;
+            }
+            deliver_now = false;
+        }
+        tokio::select! {
+            changed = latest.changed() => {
+                if changed.is_err() {
+                    return end(close::STREAM_CLOSED, "stream restarted");
+                }
+                deliver_now = true;
+            }
+            order = &mut closed => {
+                return match order {
+                    Ok(order) => end(order.code, order.reason),
+                    Err(_) => end(close::STREAM_CLOSED, "stream closed"),
+                };
+            }
+            message = stream.recv() => match handle_raw(conn, message).await {
+                Err(e) => return e,
+                Ok(None) => {}
+                Ok(Some(Inbound::Ack { seq })) => {
+                    let seq = seq.min(conn.sent);
+                    if seq > conn.acked {
+                        conn.acked = seq;
+                        conn.ack_pending = true;
+                        conn.last_ack_progress = Instant::now();
+                        deliver_now = true;
+                    }
+                }
+                Ok(Some(Inbound::Resume { .. })) => return end(close::POLICY, "resume is only allowed once"),
+                Ok(Some(Inbound::Command { correlation_id, idempotency_key, command })) => {
+                    HubStats::incr(&conn.ctx.stats.bridge_commands);
+                    if commands.send((correlation_id, idempotency_key, command)).await.is_err() {
+                        return end(1011, "command worker stopped");
+                    }
+                }
+                Ok(Some(Inbound::Status { correlation_id, status, last_error, inbox_id })) => {
+                    if let Err(e) = conn.status(correlation_id, status, last_error, inbox_id).await {
+                        return e;
+                    }
+                }
+            },
+            result = results.recv() => {
+                if let Some(text) = result {
+                    if let Err(e) = conn.send(text).await {
+                        return e;
+                    }
+                }
+            }
+            _ = heartbeat.tick() => {
+                if conn.last_seen.elapsed() > limits.heartbeat_timeout {
+                    return end(close::HEARTBEAT_TIMEOUT, "heartbeat timeout");
+                }
+                if conn.sent > conn.acked && conn.last_ack_progress.elapsed() > limits.heartbeat_timeout {
+                    return end(close::ACK_TIMEOUT, "events not acknowledged in time");
+                }
+                if conn.session.ping(b"").await.is_err() {
+                    return End::Gone;
+                }
+            }
+            _ = ack_flush.tick() => conn.flush_ack().await,
+        }
+    }
+}
+
+/// Turns one raw message into a protocol frame; pings are answered, and any
+/// message counts as a sign of life. `Ok(None)`: nothing for the protocol.
+async fn handle_raw(
+    conn: &mut Conn,
+    message: Option<Result<AggregatedMessage, ProtocolError>>,
+) -> Result<Option<Inbound>, End> {
+    let Some(message) = message else {
+        return Err(End::Gone);
+    };
+    conn.last_seen = Instant::now();
+    match message {
+        Ok(AggregatedMessage::Text(text)) => protocol::parse(&text)
+            .map(Some)
+            .map_err(|v| End::Close(v.code, v.reason)),
+        Ok(AggregatedMessage::Binary(_)) => Err(end(
+            close::POLICY,
+            "binary frames are not part of the protocol",
+        )),
+        Ok(AggregatedMessage::Ping(bytes)) => {
+            if conn.session.pong(&bytes).await.is_err() {
+                return Err(End::Gone);
+            }
+            Ok(None)
+        }
+        Ok(AggregatedMessage::Pong(_)) => Ok(None),
+        Ok(AggregatedMessage::Close(_)) => Err(End::Gone),
+        Err(ProtocolError::Overflow) => {
+            Err(end(close::TOO_BIG, "frame larger than max_frame_bytes"))
+        }
+        Err(e) => Err(end(close::POLICY, format!("protocol error: {e}"))),
+    }
+}

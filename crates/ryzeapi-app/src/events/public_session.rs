@@ -1,0 +1,85 @@
+//! One `/ws/:instance` client: writes the frames its queue receives, pings,
+//! and leaves when the hub drops it, when it goes silent, or when a write
+//! takes longer than the send timeout (a client that stopped reading).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, MessageStream, Session};
+
+use super::public_hub::{DropReason, PublicHub, Subscription};
+use super::stats::HubStats;
+use super::SocketLimits;
+
+const MAX_CLIENT_FRAME: usize = 16 * 1024;
+
+fn reason(code: u16, text: &str) -> Option<CloseReason> {
+    Some(CloseReason {
+        code: CloseCode::from(code),
+        description: Some(text.to_owned()),
+    })
+}
+
+/// Serves one public client until it leaves or is dropped.
+pub async fn run(
+    mut session: Session,
+    stream: MessageStream,
+    hub: PublicHub,
+    instance_id: String,
+    mut sub: Subscription,
+    limits: SocketLimits,
+    stats: Arc<HubStats>,
+) {
+    HubStats::incr(&stats.public_connections);
+    let mut stream = stream
+        .max_frame_size(MAX_CLIENT_FRAME)
+        .aggregate_continuations();
+    let mut ping = tokio::time::interval(limits.heartbeat);
+    ping.tick().await;
+    let mut last_seen = Instant::now();
+    let close = loop {
+        tokio::select! {
+            frame = sub.frames.recv() => match frame {
+                Some(frame) => {
+                    match tokio::time::timeout(limits.send_timeout, session.text(frame.to_string())).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break None,
+                        Err(_) => {
+                            HubStats::incr(&stats.public_dropped_slow);
+                            break reason(1013, "client too slow: a write timed out");
+                        }
+                    }
+                }
+                None => break match sub.reason() {
+                    DropReason::Slow => reason(1013, "client too slow: events were not read in time"),
+                    DropReason::Disabled => reason(1000, "WebSocket disabled for this instance"),
+                    DropReason::Deleted => reason(1000, "instance deleted"),
+                    DropReason::None => reason(1001, "server going away"),
+                },
+            },
+            message = stream.recv() => match message {
+                Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                    last_seen = Instant::now();
+                    if session.pong(&bytes).await.is_err() {
+                        break None;
+                    }
+                }
+                Some(Ok(AggregatedMessage::Close(_))) | None => break None,
+                Some(Ok(_)) => last_seen = Instant::now(),
+                Some(Err(_)) => break reason(1009, "frame too large or malformed"),
+            },
+            _ = ping.tick() => {
+                if last_seen.elapsed() > limits.heartbeat_timeout {
+                    break reason(4002, "heartbeat timeout");
+                }
+                if session.ping(b"").await.is_err() {
+                    break None;
+                }
+            }
+        }
+    };
+    hub.unsubscribe(&instance_id, sub.id);
+    HubStats::decr(&stats.public_connections);
+    // A close frame to a client that stopped reading could wait forever: bounded.
+    let _ = tokio::time::timeout(limits.send_timeout, session.close(close)).await;
+}

@@ -1,0 +1,184 @@
+//! The pump: takes the engine's events, offers them to public clients, writes
+//! them to the durable log (for instances with an integration) and only then
+//! offers them to the bridge.
+//!
+//! It runs on a thread of its own and works in batches (one log transaction
+//! per batch). The engine hands events over through a bounded queue: when the
+//! server is behind, the engine waits — nothing is dropped. A failed log write
+//! is retried until it succeeds.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ryzeapi_domain::{Instance, InstanceName};
+use ryzeapi_ports::{EngineEvent, EventLog, EventSink, NewEvent, Repository};
+
+use super::bridge_hub::{BridgeHub, EventFrame};
+use super::public_hub::{PublicHub, PublishEvent};
+use super::stats::HubStats;
+use super::{envelope, protocol};
+
+const BATCH: usize = 512;
+
+/// The engine's side of the pump.
+pub struct PumpSink {
+    tx: SyncSender<EngineEvent>,
+}
+
+impl EventSink for PumpSink {
+    fn deliver(&self, event: EngineEvent) {
+        // Blocks while the queue is full; fails only once the pump is gone (shutdown).
+        if self.tx.send(event).is_err() {
+            log::warn!("event pump stopped; an event arrived during shutdown");
+        }
+    }
+}
+
+/// What the pump works with.
+pub struct Pump {
+    /// Instance lookups and state updates.
+    pub repo: Arc<dyn Repository>,
+    /// The durable log.
+    pub log: Arc<dyn EventLog>,
+    /// Public clients.
+    pub public: PublicHub,
+    /// Bridge streams.
+    pub bridge: BridgeHub,
+    /// Counters.
+    pub stats: Arc<HubStats>,
+    /// `instanceData.baseUrl` of every envelope.
+    pub base_url: String,
+}
+
+impl Pump {
+    /// Starts the pump thread; returns the sink to attach to the engine.
+    ///
+    /// # Errors
+    /// When the thread cannot be started.
+    pub fn start(self, queue: usize) -> std::io::Result<PumpSink> {
+        let (tx, rx) = sync_channel(queue);
+        std::thread::Builder::new()
+            .name("event-pump".into())
+            .spawn(move || self.run(&rx))?;
+        Ok(PumpSink { tx })
+    }
+
+    fn run(&self, rx: &Receiver<EngineEvent>) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            while batch.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(e) => batch.push(e),
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
+            }
+            self.process(batch);
+        }
+    }
+
+    fn lookup(
+        &self,
+        cache: &mut HashMap<InstanceName, Option<Instance>>,
+        name: &InstanceName,
+    ) -> Option<Instance> {
+        if let Some(found) = cache.get(name) {
+            return found.clone();
+        }
+        let found = match self.repo.instance_by_name(name) {
+            Ok(found) => found,
+            Err(e) => {
+                log::error!("event pump: looking up instance '{name}': {e}");
+                None
+            }
+        };
+        cache.insert(name.clone(), found.clone());
+        found
+    }
+
+    fn process(&self, batch: Vec<EngineEvent>) {
+        let received = u64::try_from(batch.len()).unwrap_or(u64::MAX);
+        self.stats
+            .events_received
+            .fetch_add(received, std::sync::atomic::Ordering::Relaxed);
+        let mut instances = HashMap::new();
+        let mut to_log = Vec::with_capacity(batch.len());
+        for event in batch {
+            let Some(instance) = self.lookup(&mut instances, &event.instance) else {
+                log::debug!(
+                    "event pump: event for unknown instance '{}' ignored",
+                    event.instance
+                );
+                continue;
+            };
+            if let Some(state) = event.state {
+                if let Err(e) = self.repo.set_state(&instance.id, state) {
+                    log::error!(
+                        "event pump: recording the state of '{}': {e}",
+                        instance.name
+                    );
+                }
+            }
+            let (full, without_media) = envelope::build(
+                &event.name,
+                &event.data,
+                instance.name.as_str(),
+                &self.base_url,
+            );
+            self.public.publish(
+                instance.id.as_str(),
+                PublishEvent {
+                    name: event.name.clone(),
+                    full: Arc::from(full.as_str()),
+                    without_media: without_media.map(|s| Arc::from(s.as_str())),
+                },
+            );
+            to_log.push(NewEvent {
+                instance_id: instance.id.clone(),
+                event_id: event.event_id,
+                name: event.name,
+                payload: full,
+                created_at: event.at,
+            });
+        }
+        let logged = self.append_until_stored(&to_log);
+        self.stats.events_logged.fetch_add(
+            u64::try_from(logged.len()).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let mut per_instance: HashMap<String, Vec<EventFrame>> = HashMap::new();
+        for l in logged {
+            per_instance
+                .entry(l.event.instance_id.as_str().to_owned())
+                .or_default()
+                .push(EventFrame {
+                    seq: l.seq,
+                    text: Arc::from(
+                        protocol::event(l.seq, &l.event.event_id, &l.event.payload).as_str(),
+                    ),
+                });
+        }
+        for (instance, frames) in per_instance {
+            self.bridge.offer(&instance, frames);
+        }
+    }
+
+    fn append_until_stored(&self, events: &[NewEvent]) -> Vec<ryzeapi_ports::LoggedEvent> {
+        let mut wait = Duration::from_millis(50);
+        loop {
+            match self.log.append(events) {
+                Ok(logged) => return logged,
+                Err(e) => {
+                    HubStats::incr(&self.stats.log_retries);
+                    log::error!(
+                        "event pump: writing {} event(s) to the log failed, retrying in {wait:?}: {e}",
+                        events.len()
+                    );
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}

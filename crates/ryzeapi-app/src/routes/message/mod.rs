@@ -1,0 +1,3 @@
+//! `/api/message/*`: sending on WhatsApp.
+
+pub mod text;
