@@ -66,10 +66,12 @@ pub struct IncomingText {
 /// The in-process engine.
 pub struct MemoryEngine {
     clock: Arc<dyn Clock>,
+    /// Random per engine; message ids are this prefix and a counter.
+    id_prefix: String,
+    counter: std::sync::atomic::AtomicU64,
     connected: Mutex<HashSet<String>>,
     recorded: Mutex<Vec<Recorded>>,
     sink: RwLock<Option<Arc<dyn EventSink>>>,
-    rng: SystemRandom,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -91,24 +93,28 @@ pub fn to_jid(who: &str) -> String {
 impl MemoryEngine {
     /// A new engine telling time with `clock`.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
+        let rng = SystemRandom::new();
+        let mut bytes = [0u8; 4];
+        if rng.fill(&mut bytes).is_err() {
+            log::error!("memory engine: the system random generator failed");
+        }
         Self {
             clock,
+            id_prefix: bytes.iter().map(|b| format!("{b:02X}")).collect(),
+            counter: std::sync::atomic::AtomicU64::new(1),
             connected: Mutex::new(HashSet::new()),
             recorded: Mutex::new(Vec::new()),
             sink: RwLock::new(None),
-            rng: SystemRandom::new(),
         }
     }
 
+    /// `3EB0` + 8 random hex digits (per engine) + a 12-digit counter:
+    /// shaped like WhatsApp ids, unique within the engine's life.
     fn message_id(&self) -> String {
-        let mut bytes = [0u8; 10];
-        // A failing system RNG leaves zeros; ids stay unique enough for a fake only
-        // if it works, so a failure is reported loudly.
-        if self.rng.fill(&mut bytes).is_err() {
-            log::error!("memory engine: the system random generator failed");
-        }
-        let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
-        format!("3EB0{hex}")
+        let n = self
+            .counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("3EB0{}{n:012X}", self.id_prefix)
     }
 
     fn emit(

@@ -144,8 +144,15 @@ pub fn activate(
         .repo
         .save_integration(&integration, &sealed)
         .map_err(ApiError::internal)?;
-    if is_new {
-        // A new integration gets a fresh event stream from now on.
+    let has_stream = !is_new
+        && state
+            .events
+            .position(&instance.id)
+            .map_err(ApiError::internal)?
+            .is_some();
+    if !has_stream {
+        // A new integration (or one that never had a stream) gets a fresh
+        // event stream from now on.
         state
             .events
             .open_stream(&instance.id, now)

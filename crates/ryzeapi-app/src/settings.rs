@@ -213,6 +213,47 @@ impl Settings {
             self.database_pool_size >= 1,
             "DATABASE_POOL_SIZE must be at least 1"
         );
+        anyhow::ensure!(
+            self.whatsapp_engine == "memory",
+            "WHATSAPP_ENGINE must be 'memory' (the only engine built in)"
+        );
+        anyhow::ensure!(
+            (1..=3600).contains(&self.ws_heartbeat_secs)
+                && self.ws_heartbeat_timeout_secs > self.ws_heartbeat_secs
+                && self.ws_heartbeat_timeout_secs <= 86_400,
+            "WS_HEARTBEAT_SECS must be 1..=3600 and WS_HEARTBEAT_TIMEOUT_SECS greater than it (at most 86400)"
+        );
+        anyhow::ensure!(
+            (1..=600).contains(&self.ws_send_timeout_secs),
+            "WS_SEND_TIMEOUT_SECS must be between 1 and 600"
+        );
+        anyhow::ensure!(
+            (1..=86_400).contains(&self.event_prune_interval_secs),
+            "EVENT_PRUNE_INTERVAL_SECS must be between 1 and 86400"
+        );
+        anyhow::ensure!(
+            self.event_retention_max_hours >= 1,
+            "EVENT_RETENTION_MAX_HOURS must be at least 1"
+        );
+        anyhow::ensure!(
+            (1..=100_000).contains(&self.bridge_window),
+            "BRIDGE_WINDOW must be between 1 and 100000"
+        );
+        anyhow::ensure!(
+            (4096..=64 * 1024 * 1024).contains(&self.bridge_max_frame_bytes),
+            "BRIDGE_MAX_FRAME_BYTES must be between 4096 and 67108864"
+        );
+        anyhow::ensure!(
+            (1..=100_000).contains(&self.public_ws_queue),
+            "PUBLIC_WS_QUEUE must be between 1 and 100000"
+        );
+        if self.dev_engine_routes {
+            let host = self.listen_addr.rsplit_once(':').map_or("", |(h, _)| h);
+            anyhow::ensure!(
+                matches!(host, "127.0.0.1" | "localhost" | "[::1]"),
+                "DEV_ENGINE_ROUTES=true is only allowed when LISTEN_ADDR is a loopback address"
+            );
+        }
         if !self.bridge_url.trim().is_empty() {
             let url = self.bridge_url.trim();
             anyhow::ensure!(
@@ -335,6 +376,85 @@ mod tests {
         assert!(s.module_enabled());
         s.bridge_url = "  ".into();
         assert!(!s.module_enabled());
+    }
+
+    #[test]
+    fn event_flow_settings_are_range_checked() {
+        for (s, name) in [
+            (
+                Settings {
+                    ws_heartbeat_secs: 0,
+                    ..Settings::default()
+                },
+                "WS_HEARTBEAT_SECS",
+            ),
+            (
+                Settings {
+                    ws_heartbeat_timeout_secs: 5,
+                    ws_heartbeat_secs: 10,
+                    ..Settings::default()
+                },
+                "WS_HEARTBEAT_TIMEOUT_SECS",
+            ),
+            (
+                Settings {
+                    event_prune_interval_secs: 0,
+                    ..Settings::default()
+                },
+                "EVENT_PRUNE_INTERVAL_SECS",
+            ),
+            (
+                Settings {
+                    event_retention_max_hours: 0,
+                    ..Settings::default()
+                },
+                "EVENT_RETENTION_MAX_HOURS",
+            ),
+            (
+                Settings {
+                    bridge_window: 0,
+                    ..Settings::default()
+                },
+                "BRIDGE_WINDOW",
+            ),
+            (
+                Settings {
+                    public_ws_queue: 0,
+                    ..Settings::default()
+                },
+                "PUBLIC_WS_QUEUE",
+            ),
+            (
+                Settings {
+                    bridge_max_frame_bytes: 10,
+                    ..Settings::default()
+                },
+                "BRIDGE_MAX_FRAME_BYTES",
+            ),
+            (
+                Settings {
+                    whatsapp_engine: "real".into(),
+                    ..Settings::default()
+                },
+                "WHATSAPP_ENGINE",
+            ),
+            (
+                Settings {
+                    dev_engine_routes: true,
+                    listen_addr: "0.0.0.0:8080".into(),
+                    ..Settings::default()
+                },
+                "DEV_ENGINE_ROUTES",
+            ),
+        ] {
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains(name), "{name}: {err}");
+        }
+        let loopback = Settings {
+            dev_engine_routes: true,
+            ..Settings::default()
+        };
+        assert!(loopback.validate().is_ok());
     }
 
     #[test]

@@ -65,6 +65,7 @@ fn spawn_pruner(
 pub struct Application {
     port: u16,
     server: Server,
+    engine: Arc<MemoryEngine>,
 }
 
 /// Opens and migrates the database named by the settings.
@@ -202,6 +203,7 @@ impl Application {
         };
         let memory_engine = Arc::new(MemoryEngine::new(clock.clone()));
         let engine: Arc<dyn WhatsAppEngine> = memory_engine.clone();
+        let memory_engine_handle = memory_engine.clone();
         let sink = Pump {
             repo: repo.clone(),
             log: events.clone(),
@@ -261,7 +263,9 @@ impl Application {
                 .configure(|cfg| routes::configure(cfg, module_on, dev_routes))
                 .default_service(web::to(routes::not_found))
         })
-        .shutdown_timeout(10);
+        .shutdown_timeout(10)
+        // Event frames are small and must not wait for Nagle's algorithm.
+        .tcp_nodelay(true);
         if settings.workers > 0 {
             server = server.workers(settings.workers);
         }
@@ -270,12 +274,22 @@ impl Application {
             "listening on {}",
             settings.listen_addr.replace(":0", &format!(":{port}"))
         );
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            engine: memory_engine_handle,
+        })
     }
 
     /// A handle to stop the server.
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
+    }
+
+    /// The in-process WhatsApp engine (the built-in engine), for embedding
+    /// programs such as the benchmarks to inject events directly.
+    pub fn memory_engine(&self) -> Arc<MemoryEngine> {
+        self.engine.clone()
     }
 
     /// The bound port.

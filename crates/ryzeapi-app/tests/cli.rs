@@ -32,7 +32,9 @@ fn account_create_prints_a_working_token_last() {
         .expect("run");
     assert!(
         out.status.success(),
-        "{}",
+        "{:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8(out.stdout).unwrap();

@@ -29,3 +29,7 @@ CREATE TABLE bridge_commands (
     PRIMARY KEY (instance_id, idempotency_key)
 );
 CREATE INDEX bridge_commands_created_at_idx ON bridge_commands (created_at);
+
+-- Integrations that exist already get their stream now.
+INSERT INTO bridge_streams (instance_id, last_seq, acked_seq, opened_at, acked_at)
+SELECT instance_id, 0, 0, updated_at, updated_at FROM chatwoot_integrations;

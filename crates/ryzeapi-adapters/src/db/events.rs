@@ -17,6 +17,17 @@ fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
+#[derive(Insertable, Clone, Copy)]
+#[diesel(table_name = bridge_events)]
+struct EventInsert<'a> {
+    instance_id: &'a str,
+    seq: i64,
+    event_id: &'a str,
+    event_name: &'a str,
+    payload: &'a str,
+    created_at: i64,
+}
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = bridge_events)]
 struct EventRow {
@@ -94,7 +105,8 @@ impl EventLog for DieselRepository {
                     instances.push(e.instance_id.as_str());
                 }
             }
-            let mut logged = Vec::with_capacity(events.len());
+            // Indexed like `events`, so callers get them in the order given.
+            let mut logged: Vec<Option<LoggedEvent>> = vec![None; events.len()];
             for instance in instances {
                 // The write comes first: it takes the row lock (Postgres) or the
                 // write lock (SQLite) before the read.
@@ -108,27 +120,28 @@ impl EventLog for DieselRepository {
                     .find(instance)
                     .select(bridge_streams::last_seq)
                     .first(conn)?;
-                let mine: Vec<&NewEvent> = events
+                let mine: Vec<(usize, &NewEvent)> = events
                     .iter()
-                    .filter(|e| e.instance_id.as_str() == instance)
+                    .enumerate()
+                    .filter(|(_, e)| e.instance_id.as_str() == instance)
                     .collect();
-                let rows: Vec<_> = mine
+                let rows: Vec<EventInsert<'_>> = mine
                     .iter()
-                    .map(|e| {
+                    .map(|(_, e)| {
                         last += 1;
-                        (
-                            bridge_events::instance_id.eq(instance),
-                            bridge_events::seq.eq(last),
-                            bridge_events::event_id.eq(e.event_id.as_str()),
-                            bridge_events::event_name.eq(e.name.as_str()),
-                            bridge_events::payload.eq(e.payload.as_str()),
-                            bridge_events::created_at.eq(e.created_at.as_millis()),
-                        )
+                        EventInsert {
+                            instance_id: instance,
+                            seq: last,
+                            event_id: &e.event_id,
+                            event_name: &e.name,
+                            payload: &e.payload,
+                            created_at: e.created_at.as_millis(),
+                        }
                     })
                     .collect();
+                // Multi-row statements on each backend (the multi-backend
+                // connection cannot express them).
                 match &mut **conn {
-                    // One statement per 500 rows on Postgres; SQLite inserts are
-                    // local calls, cheap inside the transaction.
                     AnyConnection::Postgresql(pg) => {
                         for chunk in rows.chunks(500) {
                             diesel::insert_into(bridge_events::table)
@@ -137,9 +150,9 @@ impl EventLog for DieselRepository {
                         }
                     }
                     AnyConnection::Sqlite(lite) => {
-                        for row in &rows {
+                        for chunk in rows.chunks(100) {
                             diesel::insert_into(bridge_events::table)
-                                .values(*row)
+                                .values(chunk.to_vec())
                                 .execute(lite)?;
                         }
                     }
@@ -147,25 +160,17 @@ impl EventLog for DieselRepository {
                 diesel::update(bridge_streams::table.find(instance))
                     .set(bridge_streams::last_seq.eq(last))
                     .execute(conn)?;
-                let first = last - i64::try_from(mine.len()).unwrap_or(0);
-                logged.extend(mine.into_iter().enumerate().map(|(i, e)| LoggedEvent {
-                    seq: to_u64(first + 1 + i64::try_from(i).unwrap_or(0)),
-                    event: e.clone(),
-                }));
+                let first = to_u64(last - i64::try_from(mine.len()).unwrap_or(0)) + 1;
+                for (seq, (index, e)) in (first..).zip(mine) {
+                    logged[index] = Some(LoggedEvent {
+                        seq,
+                        event: e.clone(),
+                    });
+                }
             }
-            Ok(logged)
+            Ok(logged.into_iter().flatten().collect())
         })
         .map_err(map_tx)
-        .map(|mut logged| {
-            // Callers get them in the order they were given.
-            logged.sort_by_key(|l| {
-                events
-                    .iter()
-                    .position(|e| e == &l.event)
-                    .unwrap_or(usize::MAX)
-            });
-            logged
-        })
     }
 
     fn read_after(

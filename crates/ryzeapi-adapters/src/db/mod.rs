@@ -121,7 +121,10 @@ impl Database {
         };
         let pool = Pool::builder()
             .max_size(size)
-            .min_idle(Some(1))
+            // Connections are opened on demand: no background connection
+            // attempts race the process's exit (libpq's teardown is not
+            // safe against them).
+            .min_idle(Some(0))
             .connection_timeout(timeout)
             .connection_customizer(Box::new(ConnectionSetup))
             .build(ConnectionManager::<AnyConnection>::new(target))

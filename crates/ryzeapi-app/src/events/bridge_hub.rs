@@ -11,6 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use bytestring::ByteString;
 use tokio::sync::{oneshot, watch};
 
 use super::protocol::close;
@@ -21,8 +22,8 @@ use super::stats::HubStats;
 pub struct EventFrame {
     /// Its sequence number.
     pub seq: u64,
-    /// The whole `event` frame.
-    pub text: Arc<str>,
+    /// The whole `event` frame (cheap to clone).
+    pub text: ByteString,
 }
 
 /// One instance's stream.
@@ -227,7 +228,7 @@ mod tests {
     fn frame(seq: u64) -> EventFrame {
         EventFrame {
             seq,
-            text: Arc::from(format!("{seq}")),
+            text: ByteString::from(format!("{seq}")),
         }
     }
 

@@ -84,7 +84,7 @@ impl Conn {
         match tokio::time::timeout(self.ctx.limits.send_timeout, self.session.text(text)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(End::Gone),
-            Err(_) => Err(end(close::ACK_TIMEOUT, "write timed out")),
+            Err(_) => Err(end(close::WRITE_TIMEOUT, "write timed out")),
         }
     }
 
@@ -111,30 +111,61 @@ impl Conn {
                     .min(READ_BATCH);
             let frames = match self.stream.after(self.sent, budget) {
                 Some(frames) if !frames.is_empty() => frames,
-                _ => self.read_log(budget).await?,
+                _ => {
+                    let frames = self.read_log(budget).await?;
+                    if let Some(first) = frames.first().map(|f| f.seq) {
+                        if first > self.sent + 1 {
+                            // Part of what follows was pruned: never a silent gap.
+                            self.send(protocol::resync("pruned", self.sent, first, latest))
+                                .await?;
+                        }
+                    }
+                    frames
+                }
             };
             if frames.is_empty() {
                 // The log has nothing after `sent` although the watch says more
                 // exists: those events were pruned. Say so, then go on.
-                let Ok(Some(pos)) = self.position().await else {
-                    return Err(end(close::STREAM_CLOSED, "integration removed"));
+                let pos = match self.position().await {
+                    Ok(Some(pos)) => pos,
+                    Ok(None) => return Err(end(close::STREAM_CLOSED, "integration removed")),
+                    Err(_) => return Err(end(close::INTERNAL, "log unavailable")),
                 };
-                let from = pos.oldest_seq;
-                self.send(protocol::resync("pruned", self.sent, from, pos.last_seq))
-                    .await?;
-                self.sent = from.saturating_sub(1).max(self.sent);
-                if pos.oldest_seq > pos.last_seq {
+                if pos.last_seq <= self.sent {
                     return Ok(());
                 }
+                let from = pos.oldest_seq.max(self.sent + 1);
+                if from == self.sent + 1 {
+                    // The log says the next event exists but returned none.
+                    return Err(end(close::INTERNAL, "event log inconsistent"));
+                }
+                self.send(protocol::resync("pruned", self.sent, from, pos.last_seq))
+                    .await?;
+                self.sent = from - 1;
                 continue;
             }
-            for frame in frames {
-                if frame.seq <= self.sent {
-                    continue;
+            if self.sent == self.acked {
+                // Nothing was in flight: the acknowledgement clock starts now.
+                self.last_ack_progress = Instant::now();
+            }
+            // One deadline for the whole batch: a bridge that stopped reading
+            // is caught without a timer per frame.
+            let batch = async {
+                for frame in frames {
+                    if frame.seq <= self.sent {
+                        continue;
+                    }
+                    if self.session.text(frame.text).await.is_err() {
+                        return Err(End::Gone);
+                    }
+                    self.sent = frame.seq;
+                    HubStats::incr(&self.ctx.stats.events_sent_to_bridge);
                 }
-                self.send(frame.text.to_string()).await?;
-                self.sent = frame.seq;
-                HubStats::incr(&self.ctx.stats.events_sent_to_bridge);
+                Ok(())
+            };
+            match tokio::time::timeout(self.ctx.limits.send_timeout, batch).await {
+                Ok(result) => result?,
+                Err(_) => return Err(end(close::WRITE_TIMEOUT, "write timed out")),
             }
         }
     }
@@ -150,15 +181,13 @@ impl Conn {
         .await
         .map_err(|e| {
             log::error!("bridge socket: reading the log: {e:?}");
-            end(1011, "log unavailable")
+            end(close::INTERNAL, "log unavailable")
         })?;
         Ok(events
             .into_iter()
             .map(|l| EventFrame {
                 seq: l.seq,
-                text: Arc::from(
-                    protocol::event(l.seq, &l.event.event_id, &l.event.payload).as_str(),
-                ),
+                text: protocol::event(l.seq, &l.event.event_id, &l.event.payload).into(),
             })
             .collect())
     }
@@ -347,12 +376,10 @@ fn spawn_command_worker(
     (cmd_tx, res_rx)
 }
 
-fn close_reason(code: u16, reason: String) -> Option<CloseReason> {
-    let mut description = reason;
-    description.truncate(120);
+fn close_reason(code: u16, reason: &str) -> Option<CloseReason> {
     Some(CloseReason {
         code: CloseCode::from(code),
-        description: Some(description),
+        description: Some(protocol::clip(reason, 120).to_owned()),
     })
 }
 
@@ -387,15 +414,17 @@ pub async fn run(ctx: BridgeContext, instance: Instance, session: Session, strea
         );
         let _ = tokio::time::timeout(
             ctx.limits.send_timeout,
-            conn.session.close(close_reason(code, reason)),
+            conn.session.close(close_reason(code, &reason)),
         )
         .await;
     }
 }
 
 async fn start_point(conn: &mut Conn, after: u64) -> Result<(), End> {
-    let Ok(Some(pos)) = conn.position().await else {
-        return Err(end(close::STREAM_CLOSED, "no stream for this instance"));
+    let pos = match conn.position().await {
+        Ok(Some(pos)) => pos,
+        Ok(None) => return Err(end(close::STREAM_CLOSED, "no stream for this instance")),
+        Err(_) => return Err(end(close::INTERNAL, "log unavailable")),
     };
     conn.sent = if after > pos.last_seq {
         let from = pos.oldest_seq;
@@ -426,8 +455,10 @@ async fn serve(
     attachment: Attachment,
 ) -> End {
     let limits = conn.ctx.limits;
-    let Ok(Some(pos)) = conn.position().await else {
-        return end(close::STREAM_CLOSED, "no stream for this instance");
+    let pos = match conn.position().await {
+        Ok(Some(pos)) => pos,
+        Ok(None) => return end(close::STREAM_CLOSED, "no stream for this instance"),
+        Err(_) => return end(close::INTERNAL, "log unavailable"),
     };
     conn.stream.raise_latest(pos.last_seq);
     let hello = protocol::hello(
@@ -511,7 +542,7 @@ async fn serve(
                 Ok(Some(Inbound::Command { correlation_id, idempotency_key, command })) => {
                     HubStats::incr(&conn.ctx.stats.bridge_commands);
                     if commands.send((correlation_id, idempotency_key, command)).await.is_err() {
-                        return end(1011, "command worker stopped");
+                        return end(close::INTERNAL, "command worker stopped");
                     }
                 }
                 Ok(Some(Inbound::Status { correlation_id, status, last_error, inbox_id })) => {

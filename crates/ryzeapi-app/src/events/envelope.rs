@@ -1,32 +1,40 @@
 //! The event envelope, the same on every channel:
 //! `{"event": name, "data": {...}, "instanceData": {"instance": name, "baseUrl": url}}`.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The envelope as JSON text, and a variant without inlined media content
 /// when the event carried any (for clients that did not ask for base64).
+/// `data` must be a JSON value (the engine's); it is embedded as it is.
 pub fn build(name: &str, data: &str, instance: &str, base_url: &str) -> (String, Option<String>) {
-    let mut data: Value = serde_json::from_str(data).unwrap_or(Value::Null);
-    let envelope = |data: &Value| {
-        json!({
-            "event": name,
-            "data": data,
-            "instanceData": {"instance": instance, "baseUrl": base_url},
-        })
-        .to_string()
+    let data = if data.trim().is_empty() { "null" } else { data };
+    let envelope = |data: &str| {
+        format!(
+            r#"{{"event":{},"data":{data},"instanceData":{{"instance":{},"baseUrl":{}}}}}"#,
+            Value::from(name),
+            Value::from(instance),
+            Value::from(base_url)
+        )
     };
-    let full = envelope(&data);
-    let stripped = data
-        .pointer_mut("/message/media")
-        .and_then(Value::as_object_mut)
-        .and_then(|media| media.remove("base64"))
-        .map(|_| envelope(&data));
+    let full = envelope(data);
+    // Only events carrying inline media need a second, stripped variant.
+    let stripped = if data.contains("\"base64\"") {
+        let mut value: Value = serde_json::from_str(data).unwrap_or(Value::Null);
+        value
+            .pointer_mut("/message/media")
+            .and_then(Value::as_object_mut)
+            .and_then(|media| media.remove("base64"))
+            .map(|_| envelope(&value.to_string()))
+    } else {
+        None
+    };
     (full, stripped)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn envelope_shape_and_media_stripping() {

@@ -27,6 +27,22 @@ pub mod close {
     pub const ACK_TIMEOUT: u16 = 4004;
     /// The bridge did not send `resume` in time.
     pub const NO_RESUME: u16 = 4005;
+    /// Writing to the bridge took longer than the send timeout (it stopped reading).
+    pub const WRITE_TIMEOUT: u16 = 4006;
+    /// The server failed (e.g. the log could not be read).
+    pub const INTERNAL: u16 = 1011;
+}
+
+/// `text` cut to at most `max` bytes on a character boundary.
+pub fn clip(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// `hello`, the server's first frame.
@@ -202,11 +218,10 @@ pub struct Violation {
 }
 
 fn violation(reason: impl Into<String>) -> Violation {
-    let mut reason: String = reason.into();
-    reason.truncate(120);
+    let reason: String = reason.into();
     Violation {
         code: close::POLICY,
-        reason,
+        reason: clip(&reason, 120).to_owned(),
     }
 }
 
@@ -418,6 +433,15 @@ mod tests {
         ] {
             assert_eq!(parse(bad).map_err(|v| v.code), Err(close::POLICY), "{bad}");
         }
+    }
+
+    #[test]
+    fn close_reasons_are_clipped_on_character_boundaries() {
+        let long = format!("{}é", "a".repeat(119));
+        assert_eq!(clip(&long, 120), "a".repeat(119));
+        assert_eq!(clip("short", 120), "short");
+        let v = parse(&format!(r#"{{"type":"{}"}}"#, "é".repeat(100))).unwrap_err();
+        assert!(v.reason.len() <= 120);
     }
 
     #[test]

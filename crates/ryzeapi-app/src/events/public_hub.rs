@@ -6,10 +6,11 @@
 //! is full is dropped (its queue closed, the reason recorded) — the event
 //! still reaches every other client.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
+use bytestring::ByteString;
 use ryzeapi_domain::WebsocketConfig;
 use tokio::sync::mpsc;
 
@@ -46,16 +47,16 @@ pub struct PublishEvent {
     /// The event name (for filters).
     pub name: String,
     /// The envelope.
-    pub full: Arc<str>,
+    pub full: ByteString,
     /// The envelope without inlined media, when it had some.
-    pub without_media: Option<Arc<str>>,
+    pub without_media: Option<ByteString>,
 }
 
 struct Subscriber {
     id: u64,
     events: Vec<String>,
     media_base64: bool,
-    tx: mpsc::Sender<Arc<str>>,
+    tx: mpsc::Sender<ByteString>,
     reason: Arc<AtomicU8>,
 }
 
@@ -79,7 +80,7 @@ pub struct Subscription {
     /// The hub's id of this client.
     pub id: u64,
     /// Frames to write.
-    pub frames: mpsc::Receiver<Arc<str>>,
+    pub frames: mpsc::Receiver<ByteString>,
     reason: Arc<AtomicU8>,
 }
 
@@ -96,17 +97,21 @@ pub struct PublicHub {
     tx: mpsc::UnboundedSender<Cmd>,
     next_id: Arc<AtomicU64>,
     capacity: usize,
+    /// Instances with at least one client, so publishers can skip the rest.
+    watched: Arc<RwLock<HashSet<String>>>,
 }
 
 impl PublicHub {
     /// Starts the hub's task on the current runtime.
     pub fn start(stats: Arc<HubStats>, capacity: usize) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        actix_web::rt::spawn(run(rx, stats));
+        let watched = Arc::new(RwLock::new(HashSet::new()));
+        actix_web::rt::spawn(run(rx, stats, watched.clone()));
         Self {
             tx,
             next_id: Arc::new(AtomicU64::new(1)),
             capacity,
+            watched,
         }
     }
 
@@ -120,6 +125,10 @@ impl PublicHub {
         let (tx, rx) = mpsc::channel(self.capacity);
         let reason = Arc::new(AtomicU8::new(0));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.watched
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(instance_id.to_owned());
         self.send(Cmd::Register(
             instance_id.to_owned(),
             Subscriber {
@@ -142,6 +151,14 @@ impl PublicHub {
         self.send(Cmd::Unregister(instance_id.to_owned(), id));
     }
 
+    /// Whether the instance has clients (events of others need not be built).
+    pub fn is_watched(&self, instance_id: &str) -> bool {
+        self.watched
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(instance_id)
+    }
+
     /// Offers an event to the instance's clients.
     pub fn publish(&self, instance_id: &str, event: PublishEvent) {
         self.send(Cmd::Publish(instance_id.to_owned(), event));
@@ -158,9 +175,20 @@ impl PublicHub {
     }
 }
 
-async fn run(mut rx: mpsc::UnboundedReceiver<Cmd>, stats: Arc<HubStats>) {
+async fn run(
+    mut rx: mpsc::UnboundedReceiver<Cmd>,
+    stats: Arc<HubStats>,
+    watched: Arc<RwLock<HashSet<String>>>,
+) {
     let mut instances: HashMap<String, Vec<Subscriber>> = HashMap::new();
     while let Some(cmd) = rx.recv().await {
+        let touched = match &cmd {
+            Cmd::Register(i, _)
+            | Cmd::Unregister(i, _)
+            | Cmd::Publish(i, _)
+            | Cmd::Reconfigure(i, _)
+            | Cmd::CloseInstance(i) => i.clone(),
+        };
         match cmd {
             Cmd::Register(instance, sub) => instances.entry(instance).or_default().push(sub),
             Cmd::Unregister(instance, id) => {
@@ -216,6 +244,13 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Cmd>, stats: Arc<HubStats>) {
                     sub.close(DropReason::Deleted);
                 }
             }
+        }
+        if instances.get(&touched).is_none_or(Vec::is_empty) {
+            instances.remove(&touched);
+            watched
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&touched);
         }
     }
 }

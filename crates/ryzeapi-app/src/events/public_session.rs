@@ -13,7 +13,7 @@ use super::SocketLimits;
 
 const MAX_CLIENT_FRAME: usize = 16 * 1024;
 
-fn reason(code: u16, text: &str) -> Option<CloseReason> {
+fn reason(code: u16, text: &'static str) -> Option<CloseReason> {
     Some(CloseReason {
         code: CloseCode::from(code),
         description: Some(text.to_owned()),
@@ -41,7 +41,7 @@ pub async fn run(
         tokio::select! {
             frame = sub.frames.recv() => match frame {
                 Some(frame) => {
-                    match tokio::time::timeout(limits.send_timeout, session.text(frame.to_string())).await {
+                    match tokio::time::timeout(limits.send_timeout, session.text(frame)).await {
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => break None,
                         Err(_) => {

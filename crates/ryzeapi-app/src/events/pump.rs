@@ -130,8 +130,8 @@ impl Pump {
                 instance.id.as_str(),
                 PublishEvent {
                     name: event.name.clone(),
-                    full: Arc::from(full.as_str()),
-                    without_media: without_media.map(|s| Arc::from(s.as_str())),
+                    full: full.as_str().into(),
+                    without_media: without_media.map(Into::into),
                 },
             );
             to_log.push(NewEvent {
@@ -154,9 +154,7 @@ impl Pump {
                 .or_default()
                 .push(EventFrame {
                     seq: l.seq,
-                    text: Arc::from(
-                        protocol::event(l.seq, &l.event.event_id, &l.event.payload).as_str(),
-                    ),
+                    text: protocol::event(l.seq, &l.event.event_id, &l.event.payload).into(),
                 });
         }
         for (instance, frames) in per_instance {

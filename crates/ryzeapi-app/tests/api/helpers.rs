@@ -681,6 +681,39 @@ impl TestApp {
         assert_eq!(answer.status, 200, "{}", answer.text);
     }
 
+    /// Waits until the log holds `last_seq` events for `instance` (events
+    /// reach the log asynchronously, through the pump).
+    pub fn wait_logged(&self, instance: &str, last_seq: u64) {
+        let started = std::time::Instant::now();
+        loop {
+            let listed = self.get(
+                &format!("/api/chatwoot/list/{instance}"),
+                Some(&self.account_token),
+            );
+            if listed.body["stream"]["last_seq"].as_u64() == Some(last_seq) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "not logged: {}",
+                listed.text
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until the pump has received `count` events in all.
+    pub fn wait_received(&self, count: u64) {
+        let started = std::time::Instant::now();
+        while self.event_stats()["eventsReceived"].as_u64().unwrap_or(0) < count {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "events not received"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The hub counters from `/health`.
     pub fn event_stats(&self) -> Value {
         self.get("/health", None).body["events"].clone()

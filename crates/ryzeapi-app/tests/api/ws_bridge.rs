@@ -64,6 +64,7 @@ fn events_wait_in_the_log_while_the_bridge_is_away() {
     let app = spawn_app();
     app.instance_with_integration("a");
     let ids = app.inject("a", 5, "offline ");
+    app.wait_logged("a", 5);
     let (mut ws, hello) = app.bridge_socket("a");
     assert_eq!(hello["last_seq"], 5);
     assert_eq!(hello["oldest_seq"], 1);
@@ -82,10 +83,17 @@ fn events_wait_in_the_log_while_the_bridge_is_away() {
 fn instances_without_an_integration_are_not_logged() {
     let app = spawn_app();
     app.create_instance("plain");
-    app.inject("plain", 3, "x");
     app.instance_with_integration("a");
-    let (_, hello) = app.bridge_socket("a");
-    assert_eq!(hello["last_seq"], 0);
+    app.inject("plain", 3, "x");
+    app.wait_received(3);
+    app.inject("a", 1, "y");
+    app.wait_logged("a", 1);
+    let stats = app.event_stats();
+    assert_eq!(stats["eventsReceived"], 4);
+    assert_eq!(
+        stats["eventsLogged"], 1,
+        "only the instance with an integration is logged"
+    );
 }
 
 #[test]
@@ -93,6 +101,7 @@ fn resume_after_a_dropped_connection_loses_and_repeats_nothing_after_dedupe() {
     let app = spawn_app();
     app.instance_with_integration("a");
     let ids = app.inject("a", 100, "m");
+    app.wait_logged("a", 100);
     let mut seen: Vec<String> = Vec::new();
     {
         let (mut ws, _) = app.bridge_socket("a");

@@ -94,7 +94,10 @@ pub async fn send(
             "delay must be at most {MAX_DELAY_MS} ms"
         )));
     }
-    if state.engine.state(&instance.name) != ConnectionState::Connected {
+    let engine = state.engine.clone();
+    let name = instance.name.clone();
+    let connected = blocking(move || Ok(engine.state(&name) == ConnectionState::Connected)).await?;
+    if !connected {
         return Err(ApiError::BadRequest(NOT_CONNECTED.into()));
     }
     if delay > 0 {

@@ -1,0 +1,432 @@
+//! Event delivery through the bridge hub, beside a bare actix-ws loop.
+//!
+//! `cargo bench -p ryzeapi-app --bench hub` (figures in docs/performance.md).
+//!
+//! Three measurements, each against a real WebSocket client on loopback:
+//! 1. throughput: N events injected into the engine as fast as possible,
+//!    through the pump, the durable log (SQLite by default; set
+//!    `BENCH_DATABASE_URL=postgres://...` for Postgres) and the bridge hub,
+//!    until the bridge client has them all; the bare loop sends N frames of
+//!    the same size from an actix-ws handler;
+//! 2. latency at a fixed rate (p50/p99 from injection to receipt), hub and bare;
+//! 3. the same latency run with a public client attached that never reads.
+//!
+//! Settings: `BENCH_EVENTS` (default 20000), `BENCH_RATE` (events/s, default
+//! 2000), `BENCH_LATENCY_EVENTS` (default 4000).
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, missing_docs)]
+
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use ryzeapi_adapters::engine_memory::IncomingText;
+use ryzeapi_adapters::{Database, MemoryEngine, RingTokens};
+use ryzeapi_app::accounts::create_account;
+use ryzeapi_app::events::{envelope, protocol};
+use ryzeapi_app::{Application, Secret, Settings};
+use ryzeapi_domain::integration::RemoteState;
+use ryzeapi_domain::{
+    ChatwootAccountId, ChatwootBaseUrl, ChatwootSettings, ConnectionState, InboxName, Instance,
+    InstanceId, InstanceName, Integration, IntegrationFlags, IntegrationStatus, Timestamp,
+    WebsocketConfig,
+};
+use ryzeapi_ports::{
+    EventLog, InstanceRepository, IntegrationRepository, SealedSecret, TokenService,
+};
+use serde_json::{json, Value};
+use tungstenite::Message;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn now_nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<f64>().ok())
+            })
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// A client that reads rounds of `sizes[i]` event frames, acknowledging as it
+/// goes, and reports each round's latencies (ms) and the instant it ended.
+fn read_frames(
+    mut ws: tungstenite::WebSocket<TcpStream>,
+    sizes: Vec<usize>,
+    results: mpsc::Sender<(Vec<f64>, Instant)>,
+) {
+    for size in sizes {
+        let mut latencies = Vec::with_capacity(size);
+        while latencies.len() < size {
+            match ws.read().expect("read") {
+                Message::Text(text) => {
+                    let frame: Value = serde_json::from_str(text.as_str()).expect("json");
+                    if frame["type"] != "event" {
+                        continue;
+                    }
+                    let sent: u128 = frame["event"]["data"]["message"]["content"]["text"]
+                        .as_str()
+                        .and_then(|t| t.parse().ok())
+                        .expect("timestamp");
+                    latencies.push((now_nanos().saturating_sub(sent)) as f64 / 1e6);
+                    if frame["seq"].as_u64().unwrap() % 256 == 0 {
+                        ws.send(Message::Text(
+                            json!({"type": "ack", "seq": frame["seq"]})
+                                .to_string()
+                                .into(),
+                        ))
+                        .expect("ack");
+                    }
+                }
+                Message::Close(_) => panic!("closed"),
+                _ => {}
+            }
+        }
+        // acknowledge the tail so the window never holds the next round back
+        ws.send(Message::Text(
+            json!({"type": "ack", "seq": 1u64 << 60}).to_string().into(),
+        ))
+        .expect("ack");
+        results.send((latencies, Instant::now())).expect("report");
+    }
+}
+
+fn connect(addr: &str, path: &str, bearer: Option<&str>) -> tungstenite::WebSocket<TcpStream> {
+    use tungstenite::client::IntoClientRequest as _;
+    let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
+    if let Some(b) = bearer {
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {b}").parse().unwrap());
+    }
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_nodelay(true).unwrap();
+    tungstenite::client(request, stream).expect("handshake").0
+}
+
+/// Paces `count` calls of `f` at `rate` per second.
+fn paced(count: usize, rate: usize, mut f: impl FnMut(usize)) {
+    let start = Instant::now();
+    for i in 0..count {
+        let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            thread::sleep(wait);
+        }
+        f(i);
+    }
+}
+
+struct Stats {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+}
+
+fn summarise(mut latencies: Vec<f64>) -> (f64, f64) {
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (percentile(&latencies, 50.0), percentile(&latencies, 99.0))
+}
+
+// ---------------------------------------------------------------- the bare loop
+
+#[derive(Clone, Copy)]
+enum BarePlan {
+    Burst(usize),
+    Paced(usize, usize),
+}
+
+async fn bare(
+    req: HttpRequest,
+    body: web::Payload,
+    plan: web::Data<BarePlan>,
+) -> actix_web::Result<HttpResponse> {
+    let (response, mut session, _stream) = actix_ws::handle(&req, body)?;
+    let plan = **plan;
+    actix_web::rt::spawn(async move {
+        let frame = |seq: usize| {
+            let data = json!({"id": format!("3EB0{seq:020}"), "message": {"id": format!("3EB0{seq:020}"), "direction": "incoming",
+                "timestamp": "2026-11-25T00:00:00Z", "chat": {"jid": "5511999990000@s.whatsapp.net", "lid": "", "name": "Ana", "type": "private"},
+                "sender": {"jid": "5511999990000@s.whatsapp.net", "lid": "", "name": "Ana"}, "content": {"text": now_nanos().to_string()}}});
+            let (env, _) = envelope::build(
+                "message.exchange",
+                &data.to_string(),
+                "bench",
+                "http://127.0.0.1:8080",
+            );
+            protocol::event(seq as u64, &format!("3EB0{seq:020}"), &env)
+        };
+        match plan {
+            BarePlan::Burst(n) => {
+                for seq in 1..=n {
+                    if session.text(frame(seq)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            BarePlan::Paced(n, rate) => {
+                let start = tokio::time::Instant::now();
+                for seq in 1..=n {
+                    let due = start + Duration::from_secs_f64((seq - 1) as f64 / rate as f64);
+                    tokio::time::sleep_until(due).await;
+                    if session.text(frame(seq)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    });
+    Ok(response)
+}
+
+fn start_bare(plan: BarePlan) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(web::Data::new(plan))
+                    .route("/bare", web::get().to(bare))
+            })
+            .workers(1)
+            .tcp_nodelay(true)
+            .listen(listener)
+            .unwrap()
+            .run()
+            .await
+        })
+    });
+    addr
+}
+
+fn bare_run(plan: BarePlan, expect: usize) -> (Vec<f64>, Duration) {
+    let addr = start_bare(plan);
+    let ws = connect(&addr, "/bare", None);
+    let (tx, rx) = mpsc::channel();
+    let started = Instant::now();
+    thread::spawn(move || read_frames(ws, vec![expect], tx));
+    let (latencies, done) = rx.recv().unwrap();
+    (latencies, done - started)
+}
+
+// ---------------------------------------------------------------- the hub
+
+struct Hub {
+    addr: String,
+    engine: Arc<MemoryEngine>,
+    name: InstanceName,
+    account_token: String,
+    bridge_token: String,
+}
+
+fn prepare(url: &str) -> String {
+    let db = Database::connect(url, 2, Duration::from_secs(10)).unwrap();
+    db.migrate().unwrap();
+    let repo = db.repository();
+    let tokens = RingTokens::new();
+    let (account, token) =
+        create_account(&repo, &tokens, &ryzeapi_adapters::SystemClock, "bench", 10).unwrap();
+    let instance = Instance {
+        id: InstanceId::new(tokens.generate_id()),
+        account_id: account.id,
+        name: InstanceName::parse("bench").unwrap(),
+        state: ConnectionState::Disconnected,
+        websocket: WebsocketConfig::parse(true, &[], false).unwrap(),
+        created_at: Timestamp::from_millis(0),
+    };
+    repo.create_instance(&instance, &tokens.digest(&tokens.generate_token()), 10)
+        .unwrap();
+    let integration = Integration::activated(
+        instance.id.clone(),
+        ChatwootSettings {
+            base_url: ChatwootBaseUrl::parse("https://chat.example.com").unwrap(),
+            account_id: ChatwootAccountId::parse(1).unwrap(),
+            inbox_name: InboxName::parse("bench").unwrap(),
+            flags: IntegrationFlags::default(),
+        },
+        &RemoteState {
+            bridge_integration_id: "int_bench".into(),
+            status: IntegrationStatus::Active,
+            inbox_id: 1,
+            inbox_name: "bench".into(),
+            last_error: String::new(),
+        },
+        Timestamp::from_millis(0),
+    )
+    .unwrap();
+    repo.save_integration(&integration, &SealedSecret::new("v1.1.unused"))
+        .unwrap();
+    repo.open_stream(&instance.id, Timestamp::from_millis(0))
+        .unwrap();
+    token
+}
+
+fn start_hub(url: &str) -> Hub {
+    let account_token = prepare(url);
+    let bridge_token = "bench-bridge-token".to_owned();
+    let settings = Settings {
+        database_url: url.to_owned(),
+        listen_addr: "127.0.0.1:0".into(),
+        encryption_key: Secret::new({
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode([3u8; 32])
+        }),
+        bridge_url: "http://127.0.0.1:9".into(),
+        bridge_token: Secret::new(bridge_token.clone()),
+        rate_limit_per_minute: 0,
+        workers: 2,
+        ..Settings::default()
+    };
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = Application::build(settings).expect("app");
+            tx.send((app.port(), app.memory_engine())).unwrap();
+            app.run_until_stopped().await.unwrap();
+        })
+    });
+    let (port, engine) = rx.recv().unwrap();
+    Hub {
+        addr: format!("127.0.0.1:{port}"),
+        engine,
+        name: InstanceName::parse("bench").unwrap(),
+        account_token,
+        bridge_token,
+    }
+}
+
+fn inject(hub: &Hub) {
+    hub.engine.inject_text(
+        &hub.name,
+        &IncomingText {
+            from: "5511999990000".into(),
+            push_name: Some("Ana".into()),
+            text: now_nanos().to_string(),
+            ..IncomingText::default()
+        },
+    );
+}
+
+fn main() {
+    let events = env_usize("BENCH_EVENTS", 20_000);
+    let rate = env_usize("BENCH_RATE", 2_000);
+    let latency_events = env_usize("BENCH_LATENCY_EVENTS", 4_000);
+    let dir = std::env::temp_dir().join(format!("ryzeapi-bench-{}", std::process::id()));
+    let url = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.join("bench.db").display()));
+    let backend = if url.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let rss_start = rss_mib();
+
+    // bare loop
+    let (_, bare_elapsed) = bare_run(BarePlan::Burst(events), events);
+    let bare_rate = events as f64 / bare_elapsed.as_secs_f64();
+    let (bare_lat, _) = bare_run(BarePlan::Paced(latency_events, rate), latency_events);
+    let (bare_p50, bare_p99) = summarise(bare_lat);
+    let bare = Stats {
+        rate: bare_rate,
+        p50: bare_p50,
+        p99: bare_p99,
+    };
+
+    // the hub: one bridge client for all three rounds
+    let hub = start_hub(&url);
+    let mut ws = connect(&hub.addr, "/ws/chatwoot/bench", Some(&hub.bridge_token));
+    let _hello = ws.read().unwrap();
+    ws.send(Message::Text(
+        json!({"type": "resume", "after": 0}).to_string().into(),
+    ))
+    .unwrap();
+    let (tx, rx) = mpsc::channel();
+    // rounds: the burst, the paced run, the paced run with a stalled public client
+    let sizes = vec![events, latency_events, latency_events];
+    thread::spawn(move || read_frames(ws, sizes, tx));
+
+    let started = Instant::now();
+    for _ in 0..events {
+        inject(&hub);
+    }
+    let (_, done) = rx.recv().unwrap();
+    let hub_rate = events as f64 / (done - started).as_secs_f64();
+
+    paced(latency_events, rate, |_| inject(&hub));
+    let (lat, _) = rx.recv().unwrap();
+    let (p50, p99) = summarise(lat);
+    let hub_stats = Stats {
+        rate: hub_rate,
+        p50,
+        p99,
+    };
+
+    // a public client that never reads
+    let _stalled = connect(
+        &hub.addr,
+        &format!("/ws/bench?token={}", hub.account_token),
+        None,
+    );
+    thread::sleep(Duration::from_millis(200));
+    paced(latency_events, rate, |_| inject(&hub));
+    let (lat, _) = rx.recv().unwrap();
+    let (sp50, sp99) = summarise(lat);
+    let rss_end = rss_mib();
+
+    println!("ryzeapi bridge hub benchmark ({backend} log, {events} events burst, {latency_events} events at {rate}/s)");
+    println!(
+        "{:<34} {:>12} {:>10} {:>10}",
+        "", "events/s", "p50 ms", "p99 ms"
+    );
+    println!(
+        "{:<34} {:>12.0} {:>10.3} {:>10.3}",
+        "bare actix-ws loop", bare.rate, bare.p50, bare.p99
+    );
+    println!(
+        "{:<34} {:>12.0} {:>10.3} {:>10.3}",
+        "hub (durable log + protocol)", hub_stats.rate, hub_stats.p50, hub_stats.p99
+    );
+    println!(
+        "{:<34} {:>12} {:>10.3} {:>10.3}",
+        "hub + stalled public client", "-", sp50, sp99
+    );
+    println!();
+    println!(
+        "hub rate / bare rate:                 {:.2}  (target >= 0.50)",
+        hub_stats.rate / bare.rate
+    );
+    println!(
+        "p99 change with a stalled client:     {:+.1} %  (target < 10 %)",
+        (sp99 / hub_stats.p99 - 1.0) * 100.0
+    );
+    println!("process RSS: {rss_start:.0} MiB at start, {rss_end:.0} MiB at the end");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::process::exit(0);
+}
