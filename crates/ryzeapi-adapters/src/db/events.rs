@@ -139,8 +139,8 @@ impl EventLog for DieselRepository {
                         }
                     })
                     .collect();
-                // Multi-row statements on each backend (the multi-backend
-                // connection cannot express them).
+                // Backend-specific inserts (the multi-backend connection cannot
+                // express multi-row statements).
                 match &mut **conn {
                     AnyConnection::Postgresql(pg) => {
                         for chunk in rows.chunks(500) {
@@ -149,10 +149,12 @@ impl EventLog for DieselRepository {
                                 .execute(pg)?;
                         }
                     }
+                    // SQLite: one cached statement per row is faster here than
+                    // multi-row statements of varying shape.
                     AnyConnection::Sqlite(lite) => {
-                        for chunk in rows.chunks(100) {
+                        for row in &rows {
                             diesel::insert_into(bridge_events::table)
-                                .values(chunk.to_vec())
+                                .values(*row)
                                 .execute(lite)?;
                         }
                     }
