@@ -34,3 +34,7 @@ account NAME:
 # Start Postgres and the server in containers.
 up:
     docker compose up --build
+
+# The bridge hub benchmark (release build; figures in docs/performance.md).
+bench:
+    cargo bench -p ryzeapi-app --bench hub

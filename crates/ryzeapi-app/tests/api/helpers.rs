@@ -285,6 +285,7 @@ pub struct TestApp {
     agent: ureq::Agent,
     handle: actix_web::dev::ServerHandle,
     bodies: Mutex<Vec<String>>,
+    settings: Settings,
 }
 
 impl Drop for TestApp {
@@ -348,22 +349,7 @@ pub fn spawn_app_with(options: Options) -> TestApp {
         settings.bridge_token = Secret::new(bridge_token.clone());
         settings.bridge_internal_ryzeapi_url = "http://ryzeapi.internal:8080/".into();
     }
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            match Application::build(settings) {
-                Ok(app) => {
-                    tx.send(Ok((app.port(), app.handle()))).expect("send");
-                    app.run_until_stopped().await.expect("server");
-                }
-                Err(e) => tx.send(Err(format!("{e:#}"))).expect("send"),
-            }
-        });
-    });
-    let (port, handle) = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the app did not start in time")
-        .unwrap_or_else(|e| panic!("the app failed to start: {e}"));
+    let (port, handle) = start_server(settings.clone());
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))
@@ -378,7 +364,27 @@ pub fn spawn_app_with(options: Options) -> TestApp {
         agent,
         handle,
         bodies: Mutex::new(Vec::new()),
+        settings,
     }
+}
+
+/// Runs the server on its own thread; returns its port and handle.
+fn start_server(settings: Settings) -> (u16, actix_web::dev::ServerHandle) {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            match Application::build(settings) {
+                Ok(app) => {
+                    tx.send(Ok((app.port(), app.handle()))).expect("send");
+                    app.run_until_stopped().await.expect("server");
+                }
+                Err(e) => tx.send(Err(format!("{e:#}"))).expect("send"),
+            }
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("the app did not start in time")
+        .unwrap_or_else(|e| panic!("the app failed to start: {e}"))
 }
 
 fn read(mut response: ureq::http::Response<ureq::Body>) -> Answer {
@@ -399,6 +405,15 @@ fn read(mut response: ureq::http::Response<ureq::Body>) -> Answer {
 }
 
 impl TestApp {
+    /// Stops the server and starts a new one on the same database and
+    /// settings (a restart); the address changes.
+    pub fn restart(&mut self) {
+        actix_web::rt::System::new().block_on(self.handle.stop(true));
+        let (port, handle) = start_server(self.settings.clone());
+        self.address = format!("http://127.0.0.1:{port}");
+        self.handle = handle;
+    }
+
     fn record(&self, answer: Answer) -> Answer {
         self.bodies
             .lock()

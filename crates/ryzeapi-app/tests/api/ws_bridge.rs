@@ -80,6 +80,33 @@ fn events_wait_in_the_log_while_the_bridge_is_away() {
 }
 
 #[test]
+fn a_server_restart_loses_nothing() {
+    let mut app = spawn_app();
+    app.instance_with_integration("a");
+    let ids = app.inject("a", 5, "before restart ");
+    app.wait_logged("a", 5);
+    {
+        let (mut ws, _) = app.bridge_socket("a");
+        ws.send_json(&json!({"type": "resume", "after": 0}));
+        events(&mut ws, 2);
+        ws.send_json(&json!({"type": "ack", "seq": 2}));
+        std::thread::sleep(Duration::from_millis(600));
+    }
+    app.restart();
+    let (mut ws, hello) = app.bridge_socket("a");
+    assert_eq!(
+        (hello["last_seq"].as_u64(), hello["acked_seq"].as_u64()),
+        (Some(5), Some(2))
+    );
+    ws.send_json(&json!({"type": "resume", "after": 2}));
+    let got = events(&mut ws, 3);
+    assert_eq!(seqs(&got), vec![3, 4, 5]);
+    assert_eq!(got[0]["id"], ids[2]);
+    app.inject("a", 1, "after restart");
+    assert_eq!(seqs(&events(&mut ws, 1)), vec![6], "numbering carries on");
+}
+
+#[test]
 fn instances_without_an_integration_are_not_logged() {
     let app = spawn_app();
     app.create_instance("plain");

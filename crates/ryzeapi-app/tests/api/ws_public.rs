@@ -139,6 +139,26 @@ fn clients_get_filtered_envelopes_in_order() {
 }
 
 #[test]
+fn the_server_pings_public_clients() {
+    let app = spawn_app();
+    let t = app.account_token.clone();
+    app.create_instance("a");
+    app.post_json(
+        "/api/events/websocket/a",
+        Some(&t),
+        &json!({"enabled": true}),
+    );
+    let mut client = app.public_socket("a", &t);
+    client
+        .socket
+        .get_mut()
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let pinged = (0..10).any(|_| matches!(client.socket.read(), Ok(tungstenite::Message::Ping(_))));
+    assert!(pinged, "no ping within the heartbeat interval");
+}
+
+#[test]
 fn the_filter_leaves_out_other_events() {
     let app = spawn_app();
     let t = app.account_token.clone();
