@@ -376,7 +376,14 @@ fn main() {
     for _ in 0..events {
         inject(&hub);
     }
+    let injected = started.elapsed();
     let (_, done) = rx.recv().unwrap();
+    if std::env::var("BENCH_VERBOSE").is_ok() {
+        println!(
+            "burst: injected in {injected:?}, delivered in {:?}",
+            done - started
+        );
+    }
     let hub_rate = events as f64 / (done - started).as_secs_f64();
 
     paced(latency_events, rate, |_| inject(&hub));

@@ -17,7 +17,7 @@ CREATE TABLE bridge_events (
     payload      TEXT NOT NULL,
     created_at   BIGINT NOT NULL,
     PRIMARY KEY (instance_id, seq)
-);
+) WITHOUT ROWID;
 CREATE INDEX bridge_events_created_at_idx ON bridge_events (created_at);
 
 -- Results of the bridge's commands, by idempotency key: the same key twice sends once.

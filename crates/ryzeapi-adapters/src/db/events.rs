@@ -28,6 +28,34 @@ struct EventInsert<'a> {
     created_at: i64,
 }
 
+/// One `INSERT … VALUES (…), (…), …` for SQLite with every value bound.
+fn sqlite_insert<'a>(
+    rows: &'a [EventInsert<'a>],
+) -> diesel::query_builder::BoxedSqlQuery<'a, diesel::sqlite::Sqlite, diesel::query_builder::SqlQuery>
+{
+    use diesel::sql_types::{BigInt, Text};
+    let mut sql = String::from(
+        "INSERT INTO bridge_events (instance_id, seq, event_id, event_name, payload, created_at) VALUES ",
+    );
+    for i in 0..rows.len() {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?, ?, ?, ?, ?, ?)");
+    }
+    let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+    for r in rows {
+        query = query
+            .bind::<Text, _>(r.instance_id)
+            .bind::<BigInt, _>(r.seq)
+            .bind::<Text, _>(r.event_id)
+            .bind::<Text, _>(r.event_name)
+            .bind::<Text, _>(r.payload)
+            .bind::<BigInt, _>(r.created_at);
+    }
+    query
+}
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = bridge_events)]
 struct EventRow {
@@ -149,13 +177,11 @@ impl EventLog for DieselRepository {
                                 .execute(pg)?;
                         }
                     }
-                    // SQLite: one cached statement per row is faster here than
-                    // multi-row statements of varying shape.
+                    // SQLite: one plain multi-row statement per 100 rows; the
+                    // query builder's per-statement work would dominate here.
                     AnyConnection::Sqlite(lite) => {
-                        for row in &rows {
-                            diesel::insert_into(bridge_events::table)
-                                .values(*row)
-                                .execute(lite)?;
+                        for chunk in rows.chunks(100) {
+                            sqlite_insert(chunk).execute(lite)?;
                         }
                     }
                 }
