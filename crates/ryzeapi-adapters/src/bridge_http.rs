@@ -126,6 +126,29 @@ impl HttpBridgeClient {
         format!("{}{path}", self.base_url)
     }
 
+    /// Sends a body-less request within `budget`; the 2xx status and body,
+    /// or the classified failure (a 404 meaning "integration unknown").
+    fn call(
+        &self,
+        request: ureq::RequestBuilder<ureq::typestate::WithoutBody>,
+        budget: Duration,
+    ) -> Result<(u16, String), BridgeError> {
+        let mut response = request
+            .header("Authorization", &self.authorization)
+            .config()
+            .timeout_global(Some(budget))
+            .build()
+            .call()
+            .map_err(|e| transport_error(e, budget))?;
+        let status = response_status(&response);
+        let body = read_body(&mut response, budget)?;
+        if (200..300).contains(&status) {
+            Ok((status, body))
+        } else {
+            Err(classify_failure(status, &body, true))
+        }
+    }
+
     fn integration_path(id: &str) -> String {
         // Ids come from the bridge: encode anything that could change the path.
         let encoded: String = id
@@ -317,42 +340,13 @@ impl BridgeClient for HttpBridgeClient {
     }
 
     fn status(&self, id: &str) -> Result<RemoteState, BridgeError> {
-        let budget = self.timeouts.status;
-        let mut response = self
-            .agent
-            .get(&self.url(&Self::integration_path(id)))
-            .header("Authorization", &self.authorization)
-            .config()
-            .timeout_global(Some(budget))
-            .build()
-            .call()
-            .map_err(|e| transport_error(e, budget))?;
-        let status = response_status(&response);
-        let body = read_body(&mut response, budget)?;
-        if (200..300).contains(&status) {
-            parse_integration(status, &body)
-        } else {
-            Err(classify_failure(status, &body, true))
-        }
+        let request = self.agent.get(&self.url(&Self::integration_path(id)));
+        let (status, body) = self.call(request, self.timeouts.status)?;
+        parse_integration(status, &body)
     }
 
     fn delete(&self, id: &str) -> Result<(), BridgeError> {
-        let budget = self.timeouts.delete;
-        let mut response = self
-            .agent
-            .delete(&self.url(&Self::integration_path(id)))
-            .header("Authorization", &self.authorization)
-            .config()
-            .timeout_global(Some(budget))
-            .build()
-            .call()
-            .map_err(|e| transport_error(e, budget))?;
-        let status = response_status(&response);
-        let body = read_body(&mut response, budget)?;
-        if (200..300).contains(&status) {
-            Ok(())
-        } else {
-            Err(classify_failure(status, &body, true))
-        }
+        let request = self.agent.delete(&self.url(&Self::integration_path(id)));
+        self.call(request, self.timeouts.delete).map(|_| ())
     }
 }

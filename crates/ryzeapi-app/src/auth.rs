@@ -140,6 +140,21 @@ pub async fn authenticate(
     Ok(caller)
 }
 
+/// Authenticates the request (general rate limit) and resolves the
+/// instance of the path: what every `:instance` route starts with.
+///
+/// # Errors
+/// As [`authenticate`] and [`instance_for`].
+pub async fn request_instance(
+    req: &HttpRequest,
+    state: &AppState,
+    name: &str,
+    not_found: &'static str,
+) -> Result<Instance, ApiError> {
+    let caller = authenticate(req, state, "requests", state.rate_limit()).await?;
+    instance_for(state, &caller, name, not_found).await
+}
+
 /// The instance `name` as seen by `caller`, with the route's 404 wording.
 ///
 /// # Errors

@@ -28,6 +28,15 @@ struct EventInsert<'a> {
     created_at: i64,
 }
 
+/// Deletes an instance's stream row, events and command results.
+fn delete_stream(conn: &mut AnyConnection, id: &str) -> Result<(), DieselError> {
+    diesel::delete(bridge_events::table.filter(bridge_events::instance_id.eq(id))).execute(conn)?;
+    diesel::delete(bridge_commands::table.filter(bridge_commands::instance_id.eq(id)))
+        .execute(conn)?;
+    diesel::delete(bridge_streams::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
 /// One `INSERT … VALUES (…), (…), …` for SQLite with every value bound.
 fn sqlite_insert<'a>(
     rows: &'a [EventInsert<'a>],
@@ -87,11 +96,7 @@ impl EventLog for DieselRepository {
         let mut conn = self.conn()?;
         let id = instance.as_str();
         conn.transaction::<(), DieselError, _>(|conn| {
-            diesel::delete(bridge_events::table.filter(bridge_events::instance_id.eq(id)))
-                .execute(conn)?;
-            diesel::delete(bridge_commands::table.filter(bridge_commands::instance_id.eq(id)))
-                .execute(conn)?;
-            diesel::delete(bridge_streams::table.find(id)).execute(conn)?;
+            delete_stream(conn, id)?;
             diesel::insert_into(bridge_streams::table)
                 .values((
                     bridge_streams::instance_id.eq(id),
@@ -108,16 +113,8 @@ impl EventLog for DieselRepository {
 
     fn close_stream(&self, instance: &InstanceId) -> Result<(), RepoError> {
         let mut conn = self.conn()?;
-        let id = instance.as_str();
-        conn.transaction::<(), DieselError, _>(|conn| {
-            diesel::delete(bridge_events::table.filter(bridge_events::instance_id.eq(id)))
-                .execute(conn)?;
-            diesel::delete(bridge_commands::table.filter(bridge_commands::instance_id.eq(id)))
-                .execute(conn)?;
-            diesel::delete(bridge_streams::table.find(id)).execute(conn)?;
-            Ok(())
-        })
-        .map_err(map_db)
+        conn.transaction::<(), DieselError, _>(|conn| delete_stream(conn, instance.as_str()))
+            .map_err(map_db)
     }
 
     fn append(&self, events: &[NewEvent]) -> Result<Vec<LoggedEvent>, RepoError> {

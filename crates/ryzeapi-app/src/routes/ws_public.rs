@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::auth::{authenticate, instance_for};
+use crate::auth::request_instance;
 use crate::error::ApiError;
 use crate::events::public_session;
 use crate::routes::instance::NOT_FOUND;
@@ -19,8 +19,7 @@ pub async fn connect(
     path: web::Path<String>,
     body: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let caller = authenticate(&req, &state, "requests", state.rate_limit()).await?;
-    let instance = instance_for(&state, &caller, &path, NOT_FOUND).await?;
+    let instance = request_instance(&req, &state, &path, NOT_FOUND).await?;
     if !instance.websocket.enabled {
         return Err(ApiError::BadRequest(format!(
             "WebSocket is not enabled for this instance. Configure it first using POST /api/events/websocket/{}",

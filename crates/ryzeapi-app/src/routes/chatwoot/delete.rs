@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::INSTANCE_NOT_FOUND;
-use crate::auth::{authenticate, instance_for};
+use crate::auth::request_instance;
 use crate::chatwoot::deactivate;
 use crate::error::ApiError;
 use crate::state::{blocking, AppState};
@@ -19,8 +19,7 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let module = state.module()?.clone();
-    let caller = authenticate(&req, &state, "requests", state.rate_limit()).await?;
-    let instance = instance_for(&state, &caller, &path, INSTANCE_NOT_FOUND).await?;
+    let instance = request_instance(&req, &state, &path, INSTANCE_NOT_FOUND).await?;
     let shared = state.get_ref().clone();
     blocking(move || deactivate(&shared, &module, &instance)).await?;
     Ok(HttpResponse::Ok().json(json!({"message": "chatwoot integration deactivated"})))

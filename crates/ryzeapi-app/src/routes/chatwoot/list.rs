@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::INSTANCE_NOT_FOUND;
-use crate::auth::{authenticate, instance_for};
+use crate::auth::request_instance;
 use crate::chatwoot::live_view;
 use crate::error::ApiError;
 use crate::state::{blocking, AppState};
@@ -19,8 +19,7 @@ pub async fn list(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let module = state.module()?.clone();
-    let caller = authenticate(&req, &state, "requests", state.rate_limit()).await?;
-    let instance = instance_for(&state, &caller, &path, INSTANCE_NOT_FOUND).await?;
+    let instance = request_instance(&req, &state, &path, INSTANCE_NOT_FOUND).await?;
     let shared = state.get_ref().clone();
     let view_instance = instance.clone();
     let view = blocking(move || live_view(&shared, &module, &instance)).await?;

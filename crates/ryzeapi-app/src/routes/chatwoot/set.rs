@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::INSTANCE_NOT_FOUND;
-use crate::auth::{authenticate, instance_for};
+use crate::auth::request_instance;
 use crate::body::read_json;
 use crate::chatwoot::{activate, SetBody};
 use crate::error::ApiError;
@@ -21,9 +21,7 @@ pub async fn set(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let module = state.module()?.clone();
-    let limit = state.rate_limit();
-    let caller = authenticate(&req, &state, "requests", limit).await?;
-    let instance = instance_for(&state, &caller, &path, INSTANCE_NOT_FOUND).await?;
+    let instance = request_instance(&req, &state, &path, INSTANCE_NOT_FOUND).await?;
     let body: SetBody = read_json(payload, state.max_body_bytes).await?;
     let input = body.validate(instance.name.as_str())?;
     let shared = state.get_ref().clone();

@@ -5,7 +5,7 @@ use ryzeapi_adapters::engine_memory::IncomingText;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::{authenticate, instance_for};
+use crate::auth::request_instance;
 use crate::body::read_json;
 use crate::error::ApiError;
 use crate::routes::instance::NOT_FOUND;
@@ -52,8 +52,7 @@ pub async fn state(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&req, &state, "requests", state.rate_limit()).await?;
-    let instance = instance_for(&state, &caller, &path, NOT_FOUND).await?;
+    let instance = request_instance(&req, &state, &path, NOT_FOUND).await?;
     let body: Action = read_json(payload, state.max_body_bytes).await?;
     let engine = state
         .dev_engine
@@ -90,8 +89,7 @@ pub async fn messages(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&req, &state, "requests", state.rate_limit()).await?;
-    let instance = instance_for(&state, &caller, &path, NOT_FOUND).await?;
+    let instance = request_instance(&req, &state, &path, NOT_FOUND).await?;
     let body: Messages = read_json(payload, state.max_body_bytes).await?;
     let engine = state
         .dev_engine
@@ -136,8 +134,7 @@ pub async fn receipt(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&req, &state, "requests", state.rate_limit()).await?;
-    let instance = instance_for(&state, &caller, &path, NOT_FOUND).await?;
+    let instance = request_instance(&req, &state, &path, NOT_FOUND).await?;
     let body: Receipt = read_json(payload, state.max_body_bytes).await?;
     let engine = state
         .dev_engine
@@ -161,8 +158,7 @@ pub async fn sent(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     use ryzeapi_adapters::engine_memory::Recorded;
-    let caller = authenticate(&req, &state, "requests", state.rate_limit()).await?;
-    let instance = instance_for(&state, &caller, &path, NOT_FOUND).await?;
+    let instance = request_instance(&req, &state, &path, NOT_FOUND).await?;
     let engine = state
         .dev_engine
         .clone()

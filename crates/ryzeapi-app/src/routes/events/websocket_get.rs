@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use crate::auth::{authenticate, instance_for};
+use crate::auth::request_instance;
 use crate::error::ApiError;
 use crate::routes::instance::NOT_FOUND;
 use crate::state::AppState;
@@ -18,8 +18,7 @@ pub async fn get(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&req, &state, "requests", state.rate_limit()).await?;
-    let instance = instance_for(&state, &caller, &path, NOT_FOUND).await?;
+    let instance = request_instance(&req, &state, &path, NOT_FOUND).await?;
     Ok(HttpResponse::Ok().json(json!({
         "success": true,
         "message": "WebSocket configuration found",

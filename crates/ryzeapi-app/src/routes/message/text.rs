@@ -8,7 +8,7 @@ use ryzeapi_ports::{EngineError, OutgoingText};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::{authenticate, instance_for};
+use crate::auth::request_instance;
 use crate::body::read_json;
 use crate::error::ApiError;
 use crate::routes::instance::NOT_FOUND;
@@ -71,8 +71,7 @@ pub async fn send(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&req, &state, "requests", state.rate_limit()).await?;
-    let instance = instance_for(&state, &caller, &path, NOT_FOUND).await?;
+    let instance = request_instance(&req, &state, &path, NOT_FOUND).await?;
     let body: Body = read_json(payload, state.max_body_bytes).await?;
     let to = recipient(
         body.number
