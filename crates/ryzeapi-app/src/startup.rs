@@ -201,6 +201,13 @@ impl Application {
             bridge: BridgeHub::new(stats.clone(), BRIDGE_TAIL),
             stats: stats.clone(),
         };
+        // The in-process engine starts with no connection: stored states follow.
+        let reset = repo.set_all_states(ryzeapi_domain::ConnectionState::Disconnected)?;
+        if reset > 0 {
+            log::info!(
+                "{reset} instance(s) marked disconnected: the engine starts without connections"
+            );
+        }
         let memory_engine = Arc::new(MemoryEngine::new(clock.clone()));
         let engine: Arc<dyn WhatsAppEngine> = memory_engine.clone();
         let memory_engine_handle = memory_engine.clone();

@@ -108,6 +108,13 @@ pub trait InstanceRepository: Send + Sync {
     /// [`RepoError::Unavailable`].
     fn set_state(&self, id: &InstanceId, state: ConnectionState) -> Result<bool, RepoError>;
 
+    /// Sets every instance's connection state at once (at startup, the
+    /// engine's view replaces what was stored); returns how many rows changed.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    fn set_all_states(&self, state: ConnectionState) -> Result<u64, RepoError>;
+
     /// Deletes the instance and everything attached to it (its integration
     /// included); `false` when it did not exist.
     ///

@@ -198,6 +198,15 @@ impl InstanceRepository for DieselRepository {
         Ok(n > 0)
     }
 
+    fn set_all_states(&self, state: ConnectionState) -> Result<u64, RepoError> {
+        let mut conn = self.conn()?;
+        let n = diesel::update(instances::table.filter(instances::state.ne(state.as_str())))
+            .set(instances::state.eq(state.as_str()))
+            .execute(&mut conn)
+            .map_err(map_db)?;
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
     fn delete_instance(&self, id: &InstanceId) -> Result<bool, RepoError> {
         let mut conn = self.conn()?;
         conn.transaction::<bool, DieselError, _>(|conn| {

@@ -89,3 +89,25 @@ fn development_routes_need_a_token_and_an_own_instance() {
     let answer = app.post_json("/dev/engine/a/state", None, &json!({"action": "connect"}));
     assert_eq!(answer.status, 401);
 }
+
+#[test]
+fn the_stored_state_follows_the_engine_across_a_restart() {
+    let mut app = spawn_app();
+    let t = app.account_token.clone();
+    app.create_instance("a");
+    app.engine_state("a", "connect");
+    let started = std::time::Instant::now();
+    while app.get("/api/instance/list", Some(&t)).body["data"][0]["state"] != "connected" {
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "state not recorded");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    app.restart();
+    let listed = app.get("/api/instance/list", Some(&t));
+    assert_eq!(listed.body["data"][0]["state"], "disconnected");
+    let refused = app.post_json(
+        "/api/message/text/a",
+        Some(&t),
+        &json!({"number": "5511999990000", "message": "x"}),
+    );
+    assert_eq!(refused.message(), "Instance is not connected to WhatsApp");
+}

@@ -252,6 +252,23 @@ pub fn websocket_and_state_updates(repo: &dyn Repository) {
     assert!(!repo
         .set_state(&ghost, ConnectionState::Connected)
         .expect("state"));
+    repo.create_instance(&instance("i2", "acc1", "b", 2), &digest("t2"), 10)
+        .expect("create");
+    assert_eq!(
+        repo.set_all_states(ConnectionState::Disconnected)
+            .expect("all"),
+        1
+    );
+    let back = repo
+        .instance_by_token(&digest("t1"))
+        .expect("q")
+        .expect("some");
+    assert_eq!(back.state, ConnectionState::Disconnected);
+    assert_eq!(
+        repo.set_all_states(ConnectionState::Disconnected)
+            .expect("all"),
+        0
+    );
 }
 
 /// Saving twice replaces the row (settings, token, state) and keeps its creation time.

@@ -152,6 +152,18 @@ impl InstanceRepository for InMemoryRepository {
         })
     }
 
+    fn set_all_states(&self, state: ConnectionState) -> Result<u64, RepoError> {
+        let mut s = self.state();
+        let mut changed = 0;
+        for (i, _) in &mut s.instances {
+            if i.state != state {
+                i.state = state;
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
     fn delete_instance(&self, id: &InstanceId) -> Result<bool, RepoError> {
         let mut s = self.state();
         let before = s.instances.len();
