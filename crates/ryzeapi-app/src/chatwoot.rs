@@ -100,7 +100,6 @@ pub fn activate(
         .integration(&instance.id)
         .map_err(ApiError::internal)?
         .map(|stored| stored.integration);
-    let is_new = existing.is_none();
     let request = ActivateRequest {
         instance: instance.name.to_string(),
         ryzeapi_url: module.ryzeapi_url.clone(),
@@ -144,19 +143,14 @@ pub fn activate(
         .repo
         .save_integration(&integration, &sealed)
         .map_err(ApiError::internal)?;
-    let has_stream = !is_new
-        && state
-            .events
-            .position(&instance.id)
-            .map_err(ApiError::internal)?
-            .is_some();
-    if !has_stream {
-        // A new integration (or one that never had a stream) gets a fresh
-        // event stream from now on.
-        state
-            .events
-            .open_stream(&instance.id, now)
-            .map_err(ApiError::internal)?;
+    // Every integration has an active stream; a new one (or one that never
+    // had a stream) gets it now, and a bridge connected to an older stream
+    // starts over. Concurrent activations open it once.
+    if state
+        .events
+        .open_stream(&instance.id, now)
+        .map_err(ApiError::internal)?
+    {
         state.hubs.bridge.reset(instance.id.as_str());
     }
     result

@@ -42,14 +42,18 @@ pub struct StreamPosition {
 
 /// The durable event log. An instance has a stream while its integration exists.
 pub trait EventLog: Send + Sync {
-    /// Starts a fresh stream for the instance (sequence numbers from 1,
-    /// nothing retained), replacing any earlier one.
+    /// Makes sure the instance has an active stream. Returns `true` when this
+    /// call opened one (nothing retained; numbering continues after any
+    /// earlier stream of the instance, whose last number becomes the new
+    /// stream's acknowledged position), `false` when one was already active
+    /// (left untouched). Sequence numbers are never reused for an instance.
     ///
     /// # Errors
     /// [`RepoError::MissingParent`] for an unknown instance; [`RepoError::Unavailable`].
-    fn open_stream(&self, instance: &InstanceId, now: Timestamp) -> Result<(), RepoError>;
+    fn open_stream(&self, instance: &InstanceId, now: Timestamp) -> Result<bool, RepoError>;
 
-    /// Removes the stream, its events and its command results.
+    /// Closes the stream: its events and command results are removed; its
+    /// numbering is kept for a later stream.
     ///
     /// # Errors
     /// [`RepoError::Unavailable`].
@@ -74,7 +78,7 @@ pub trait EventLog: Send + Sync {
         limit: usize,
     ) -> Result<Vec<LoggedEvent>, RepoError>;
 
-    /// The stream's position; `None` when the instance has no stream.
+    /// The stream's position; `None` when the instance has no active stream.
     ///
     /// # Errors
     /// [`RepoError::Unavailable`].

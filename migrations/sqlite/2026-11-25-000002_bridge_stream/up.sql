@@ -1,9 +1,12 @@
--- The bridge's event stream, one per instance with a Chatwoot integration.
--- The row exists while the integration does; seq numbers are allocated here.
+-- The bridge's event stream of an instance; `active` while the instance has
+-- a Chatwoot integration. Sequence numbers are allocated here and never
+-- reused for the instance: a closed stream keeps its row (inactive) so that a
+-- later stream continues after it.
 CREATE TABLE bridge_streams (
     instance_id  TEXT PRIMARY KEY REFERENCES instances (id) ON DELETE CASCADE,
     last_seq     BIGINT NOT NULL DEFAULT 0,
     acked_seq    BIGINT NOT NULL DEFAULT 0,
+    active       INTEGER NOT NULL DEFAULT 1,
     opened_at    BIGINT NOT NULL,
     acked_at     BIGINT NOT NULL
 );
@@ -31,5 +34,5 @@ CREATE TABLE bridge_commands (
 CREATE INDEX bridge_commands_created_at_idx ON bridge_commands (created_at);
 
 -- Integrations that exist already get their stream now.
-INSERT INTO bridge_streams (instance_id, last_seq, acked_seq, opened_at, acked_at)
-SELECT instance_id, 0, 0, updated_at, updated_at FROM chatwoot_integrations;
+INSERT INTO bridge_streams (instance_id, last_seq, acked_seq, active, opened_at, acked_at)
+SELECT instance_id, 0, 0, 1, updated_at, updated_at FROM chatwoot_integrations;

@@ -28,15 +28,6 @@ struct EventInsert<'a> {
     created_at: i64,
 }
 
-/// Deletes an instance's stream row, events and command results.
-fn delete_stream(conn: &mut AnyConnection, id: &str) -> Result<(), DieselError> {
-    diesel::delete(bridge_events::table.filter(bridge_events::instance_id.eq(id))).execute(conn)?;
-    diesel::delete(bridge_commands::table.filter(bridge_commands::instance_id.eq(id)))
-        .execute(conn)?;
-    diesel::delete(bridge_streams::table.find(id)).execute(conn)?;
-    Ok(())
-}
-
 /// One `INSERT … VALUES (…), (…), …` for SQLite with every value bound.
 fn sqlite_insert<'a>(
     rows: &'a [EventInsert<'a>],
@@ -92,29 +83,68 @@ impl EventRow {
 }
 
 impl EventLog for DieselRepository {
-    fn open_stream(&self, instance: &InstanceId, now: Timestamp) -> Result<(), RepoError> {
+    fn open_stream(&self, instance: &InstanceId, now: Timestamp) -> Result<bool, RepoError> {
         let mut conn = self.conn()?;
         let id = instance.as_str();
-        conn.transaction::<(), DieselError, _>(|conn| {
-            delete_stream(conn, id)?;
+        let opened = conn.transaction::<bool, DieselError, _>(|conn| {
+            // An earlier, closed stream: reactivate it; numbering carries on
+            // and everything before counts as acknowledged.
+            let reactivated = diesel::update(
+                bridge_streams::table
+                    .find(id)
+                    .filter(bridge_streams::active.eq(0)),
+            )
+            .set((
+                bridge_streams::active.eq(1),
+                bridge_streams::acked_seq.eq(bridge_streams::last_seq),
+                bridge_streams::opened_at.eq(now.as_millis()),
+                bridge_streams::acked_at.eq(now.as_millis()),
+            ))
+            .execute(conn)?;
+            if reactivated > 0 {
+                return Ok(true);
+            }
+            let exists: i64 = bridge_streams::table.find(id).count().get_result(conn)?;
+            if exists > 0 {
+                return Ok(false);
+            }
             diesel::insert_into(bridge_streams::table)
                 .values((
                     bridge_streams::instance_id.eq(id),
                     bridge_streams::last_seq.eq(0_i64),
                     bridge_streams::acked_seq.eq(0_i64),
+                    bridge_streams::active.eq(1),
                     bridge_streams::opened_at.eq(now.as_millis()),
                     bridge_streams::acked_at.eq(now.as_millis()),
+                ))
+                .execute(conn)?;
+            Ok(true)
+        });
+        match opened {
+            // Another caller opened it at the same moment.
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+            other => other.map_err(map_db),
+        }
+    }
+
+    fn close_stream(&self, instance: &InstanceId) -> Result<(), RepoError> {
+        let mut conn = self.conn()?;
+        let id = instance.as_str();
+        conn.transaction::<(), DieselError, _>(|conn| {
+            diesel::delete(bridge_events::table.filter(bridge_events::instance_id.eq(id)))
+                .execute(conn)?;
+            diesel::delete(bridge_commands::table.filter(bridge_commands::instance_id.eq(id)))
+                .execute(conn)?;
+            // The row stays, inactive, so that numbers are never reused.
+            diesel::update(bridge_streams::table.find(id))
+                .set((
+                    bridge_streams::active.eq(0),
+                    bridge_streams::acked_seq.eq(bridge_streams::last_seq),
                 ))
                 .execute(conn)?;
             Ok(())
         })
         .map_err(map_db)
-    }
-
-    fn close_stream(&self, instance: &InstanceId) -> Result<(), RepoError> {
-        let mut conn = self.conn()?;
-        conn.transaction::<(), DieselError, _>(|conn| delete_stream(conn, instance.as_str()))
-            .map_err(map_db)
     }
 
     fn append(&self, events: &[NewEvent]) -> Result<Vec<LoggedEvent>, RepoError> {
@@ -135,9 +165,13 @@ impl EventLog for DieselRepository {
             for instance in instances {
                 // The write comes first: it takes the row lock (Postgres) or the
                 // write lock (SQLite) before the read.
-                let touched = diesel::update(bridge_streams::table.find(instance))
-                    .set(bridge_streams::last_seq.eq(bridge_streams::last_seq))
-                    .execute(conn)?;
+                let touched = diesel::update(
+                    bridge_streams::table
+                        .find(instance)
+                        .filter(bridge_streams::active.eq(1)),
+                )
+                .set(bridge_streams::last_seq.eq(bridge_streams::last_seq))
+                .execute(conn)?;
                 if touched == 0 {
                     continue;
                 }
@@ -220,6 +254,7 @@ impl EventLog for DieselRepository {
         let mut conn = self.conn()?;
         let Some((last, acked)) = bridge_streams::table
             .find(instance.as_str())
+            .filter(bridge_streams::active.eq(1))
             .select((bridge_streams::last_seq, bridge_streams::acked_seq))
             .first::<(i64, i64)>(&mut conn)
             .optional()
@@ -245,6 +280,7 @@ impl EventLog for DieselRepository {
         conn.transaction::<bool, DieselError, _>(|conn| {
             let Some((last, acked)) = bridge_streams::table
                 .find(id)
+                .filter(bridge_streams::active.eq(1))
                 .select((bridge_streams::last_seq, bridge_streams::acked_seq))
                 .first::<(i64, i64)>(conn)
                 .optional()?

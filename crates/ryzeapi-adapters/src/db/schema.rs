@@ -51,6 +51,7 @@ diesel::table! {
         instance_id -> Text,
         last_seq -> BigInt,
         acked_seq -> BigInt,
+        active -> Integer,
         opened_at -> BigInt,
         acked_at -> BigInt,
     }

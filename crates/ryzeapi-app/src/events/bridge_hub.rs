@@ -7,7 +7,7 @@
 //! tail or, when it is further behind, from the durable log. So a slow bridge
 //! holds back nobody, and nothing is lost: the log is the queue.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -28,10 +28,21 @@ pub struct EventFrame {
 
 /// One instance's stream.
 pub struct InstanceStream {
-    tail: Mutex<VecDeque<EventFrame>>,
+    tail: Mutex<Tail>,
     latest: watch::Sender<u64>,
     tail_len: usize,
 }
+
+/// The newest frames, bounded by count and by bytes.
+#[derive(Default)]
+struct Tail {
+    frames: VecDeque<EventFrame>,
+    bytes: usize,
+}
+
+/// Bytes of frames kept in memory per instance (large media events push
+/// older ones out sooner; those are read from the log).
+const TAIL_BYTES: usize = 16 * 1024 * 1024;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -40,7 +51,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl InstanceStream {
     fn new(tail_len: usize) -> Self {
         Self {
-            tail: Mutex::new(VecDeque::with_capacity(tail_len.min(1024))),
+            tail: Mutex::new(Tail::default()),
             latest: watch::channel(0).0,
             tail_len,
         }
@@ -69,9 +80,15 @@ impl InstanceStream {
         };
         {
             let mut tail = lock(&self.tail);
-            tail.extend(frames);
-            while tail.len() > self.tail_len {
-                tail.pop_front();
+            for frame in frames {
+                tail.bytes += frame.text.len();
+                tail.frames.push_back(frame);
+            }
+            while tail.frames.len() > self.tail_len || tail.bytes > TAIL_BYTES {
+                match tail.frames.pop_front() {
+                    Some(old) => tail.bytes -= old.text.len(),
+                    None => break,
+                }
             }
         }
         self.raise_latest(top);
@@ -81,12 +98,12 @@ impl InstanceStream {
     /// longer reaches back that far (read the log instead).
     pub fn after(&self, after: u64, max: usize) -> Option<Vec<EventFrame>> {
         let tail = lock(&self.tail);
-        let first = tail.front()?.seq;
-        if first > after + 1 {
+        let first = tail.frames.front()?.seq;
+        if first > after.saturating_add(1) {
             return None;
         }
         let skip = usize::try_from(after + 1 - first).unwrap_or(usize::MAX);
-        Some(tail.iter().skip(skip).take(max).cloned().collect())
+        Some(tail.frames.iter().skip(skip).take(max).cloned().collect())
     }
 }
 
@@ -106,6 +123,7 @@ struct Connection {
 
 struct Inner {
     streams: Mutex<HashMap<String, Arc<InstanceStream>>>,
+    in_flight: Mutex<HashSet<(String, String)>>,
     connections: Mutex<HashMap<String, Connection>>,
     next_id: AtomicU64,
     tail_len: usize,
@@ -134,6 +152,7 @@ impl BridgeHub {
         Self {
             inner: Arc::new(Inner {
                 streams: Mutex::new(HashMap::new()),
+                in_flight: Mutex::new(HashSet::new()),
                 connections: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
                 tail_len: tail_len.max(1),
@@ -215,9 +234,33 @@ impl BridgeHub {
         }
     }
 
+    /// Reserves an idempotency key while its command runs, across every
+    /// connection of the instance; `None` when it is already running.
+    pub fn reserve_command(&self, instance_id: &str, key: &str) -> Option<CommandReservation> {
+        let entry = (instance_id.to_owned(), key.to_owned());
+        lock(&self.inner.in_flight)
+            .insert(entry.clone())
+            .then(|| CommandReservation {
+                hub: self.clone(),
+                entry,
+            })
+    }
+
     /// Whether a bridge is connected for the instance.
     pub fn is_connected(&self, instance_id: &str) -> bool {
         lock(&self.inner.connections).contains_key(instance_id)
+    }
+}
+
+/// An idempotency key held while its command runs; released on drop.
+pub struct CommandReservation {
+    hub: BridgeHub,
+    entry: (String, String),
+}
+
+impl Drop for CommandReservation {
+    fn drop(&mut self) {
+        lock(&self.hub.inner.in_flight).remove(&self.entry);
     }
 }
 
@@ -271,5 +314,39 @@ mod tests {
         );
         hub.detach("i", second.id);
         assert!(!hub.is_connected("i"));
+    }
+
+    #[test]
+    fn a_running_command_key_cannot_be_reserved_twice() {
+        let hub = BridgeHub::new(Arc::new(HubStats::default()), 3);
+        let held = hub.reserve_command("i", "k");
+        assert!(held.is_some());
+        assert!(hub.reserve_command("i", "k").is_none());
+        assert!(
+            hub.reserve_command("j", "k").is_some(),
+            "keys are per instance"
+        );
+        drop(held);
+        assert!(hub.reserve_command("i", "k").is_some(), "released on drop");
+    }
+
+    #[test]
+    fn the_tail_is_also_bounded_by_bytes() {
+        let hub = BridgeHub::new(Arc::new(HubStats::default()), 1_000_000);
+        let big = "x".repeat(1024 * 1024);
+        hub.offer(
+            "i",
+            (1..=20)
+                .map(|seq| EventFrame {
+                    seq,
+                    text: ByteString::from(big.clone()),
+                })
+                .collect(),
+        );
+        let stream = hub.stream("i");
+        assert!(stream.after(0, 100).is_none(), "the oldest megabytes went");
+        let kept = stream.after(4, 100).unwrap_or_default();
+        assert_eq!(kept.last().map(|f| f.seq), Some(20));
+        assert!(kept.len() <= 16);
     }
 }

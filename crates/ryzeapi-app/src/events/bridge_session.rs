@@ -19,6 +19,7 @@ use actix_ws::{
     AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, MessageStream,
     ProtocolError, Session,
 };
+use ryzeapi_domain::integration::RemoteState;
 use ryzeapi_domain::{Instance, IntegrationStatus};
 use ryzeapi_ports::{
     EngineError, EventLog, OutgoingMedia, OutgoingText, Repository, StreamPosition, WhatsAppEngine,
@@ -218,6 +219,7 @@ impl Conn {
     async fn status(
         &mut self,
         correlation_id: String,
+        integration_id: String,
         status: String,
         last_error: String,
         inbox_id: i64,
@@ -241,7 +243,26 @@ impl Conn {
                 return Ok(Err("no chatwoot integration for this instance".to_owned()));
             };
             let mut integration = stored.integration;
-            match integration.apply_report(parsed, &last_error, inbox_id, now) {
+            // An activation the server gave up on (timeout) may have succeeded
+            // on the bridge: its id is adopted from the bridge's report.
+            let outcome =
+                if integration.bridge_integration_id.is_empty() && !integration_id.is_empty() {
+                    integration
+                        .apply_activation(
+                            &RemoteState {
+                                bridge_integration_id: integration_id,
+                                status: parsed,
+                                inbox_id,
+                                inbox_name: String::new(),
+                                last_error: last_error.clone(),
+                            },
+                            now,
+                        )
+                        .map(|()| true)
+                } else {
+                    integration.apply_report(parsed, &last_error, inbox_id, now)
+                };
+            match outcome {
                 Ok(true) => {
                     repo.update_integration_state(&integration)
                         .map_err(crate::error::ApiError::internal)?;
@@ -280,6 +301,16 @@ fn execute(
     key: &str,
     command: &Command,
 ) -> (Outcome, bool) {
+    // Held until the result is stored: the same key on another connection
+    // (a reconnect racing this one) cannot send a second time meanwhile.
+    let Some(_reservation) = ctx.hub.reserve_command(instance.id.as_str(), key) else {
+        return (
+            Outcome::Failed(
+                "a command with this idempotency key is in progress; retry for its result".into(),
+            ),
+            false,
+        );
+    };
     match ctx.log.command_result(&instance.id, key) {
         Ok(Some(previous)) => return (Outcome::Sent(previous), true),
         Ok(None) => {}
@@ -352,10 +383,12 @@ fn spawn_command_worker(
     instance: Instance,
 ) -> (
     mpsc::Sender<(String, String, Command)>,
-    mpsc::Receiver<String>,
+    mpsc::UnboundedReceiver<String>,
 ) {
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<(String, String, Command)>(64);
-    let (res_tx, res_rx) = mpsc::channel::<String>(64);
+    // Results never wait (one per accepted command), so the socket task and
+    // the worker can never block each other.
+    let (res_tx, res_rx) = mpsc::unbounded_channel::<String>();
     actix_web::rt::spawn(async move {
         while let Some((correlation_id, key, command)) = cmd_rx.recv().await {
             let ctx2 = ctx.clone();
@@ -366,7 +399,6 @@ fn spawn_command_worker(
                 .unwrap_or_else(|e| (Outcome::Failed(format!("{e}")), false));
             if res_tx
                 .send(protocol::result(&correlation_id, &key, &outcome, duplicate))
-                .await
                 .is_err()
             {
                 break;
@@ -545,8 +577,8 @@ async fn serve(
                         return end(close::INTERNAL, "command worker stopped");
                     }
                 }
-                Ok(Some(Inbound::Status { correlation_id, status, last_error, inbox_id })) => {
-                    if let Err(e) = conn.status(correlation_id, status, last_error, inbox_id).await {
+                Ok(Some(Inbound::Status { correlation_id, integration_id, status, last_error, inbox_id })) => {
+                    if let Err(e) = conn.status(correlation_id, integration_id, status, last_error, inbox_id).await {
                         return e;
                     }
                 }
@@ -565,8 +597,10 @@ async fn serve(
                 if conn.sent > conn.acked && conn.last_ack_progress.elapsed() > limits.heartbeat_timeout {
                     return end(close::ACK_TIMEOUT, "events not acknowledged in time");
                 }
-                if conn.session.ping(b"").await.is_err() {
-                    return End::Gone;
+                match tokio::time::timeout(limits.send_timeout, conn.session.ping(b"")).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return End::Gone,
+                    Err(_) => return end(close::WRITE_TIMEOUT, "write timed out"),
                 }
             }
             _ = ack_flush.tick() => conn.flush_ack().await,
@@ -593,10 +627,12 @@ async fn handle_raw(
             "binary frames are not part of the protocol",
         )),
         Ok(AggregatedMessage::Ping(bytes)) => {
-            if conn.session.pong(&bytes).await.is_err() {
-                return Err(End::Gone);
+            let limit = conn.ctx.limits.send_timeout;
+            match tokio::time::timeout(limit, conn.session.pong(&bytes)).await {
+                Ok(Ok(())) => Ok(None),
+                Ok(Err(_)) => Err(End::Gone),
+                Err(_) => Err(end(close::WRITE_TIMEOUT, "write timed out")),
             }
-            Ok(None)
         }
         Ok(AggregatedMessage::Pong(_)) => Ok(None),
         Ok(AggregatedMessage::Close(_)) => Err(End::Gone),

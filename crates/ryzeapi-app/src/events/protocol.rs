@@ -199,6 +199,8 @@ pub enum Inbound {
     Status {
         /// Echoed in `status_recorded`.
         correlation_id: String,
+        /// The bridge's integration id (adopted when the server has none yet).
+        integration_id: String,
         /// active / paused / error.
         status: String,
         /// Empty when healthy.
@@ -277,6 +279,8 @@ struct MarkReadArgs {
 struct StatusWire {
     #[serde(default)]
     correlation_id: String,
+    #[serde(default)]
+    integration_id: String,
     status: String,
     #[serde(default)]
     last_error: String,
@@ -362,6 +366,7 @@ pub fn parse(text: &str) -> Result<Inbound, Violation> {
             let w: StatusWire = fields(&kind, value)?;
             Ok(Inbound::Status {
                 correlation_id: w.correlation_id,
+                integration_id: w.integration_id,
                 status: w.status,
                 last_error: w.last_error,
                 inbox_id: w.inbox_id,

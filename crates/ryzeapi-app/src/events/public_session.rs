@@ -60,8 +60,10 @@ pub async fn run(
             message = stream.recv() => match message {
                 Some(Ok(AggregatedMessage::Ping(bytes))) => {
                     last_seen = Instant::now();
-                    if session.pong(&bytes).await.is_err() {
-                        break None;
+                    match tokio::time::timeout(limits.send_timeout, session.pong(&bytes)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break None,
+                        Err(_) => break reason(1013, "client too slow: a write timed out"),
                     }
                 }
                 Some(Ok(AggregatedMessage::Close(_))) | None => break None,
@@ -72,8 +74,10 @@ pub async fn run(
                 if last_seen.elapsed() > limits.heartbeat_timeout {
                     break reason(4002, "heartbeat timeout");
                 }
-                if session.ping(b"").await.is_err() {
-                    break None;
+                match tokio::time::timeout(limits.send_timeout, session.ping(b"")).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break None,
+                    Err(_) => break reason(1013, "client too slow: a write timed out"),
                 }
             }
         }

@@ -78,6 +78,8 @@ impl Pump {
         }
     }
 
+    /// The instance named `name`; a storage failure is retried (never taken
+    /// for "unknown"), so no event is dropped because of it.
     fn lookup(
         &self,
         cache: &mut HashMap<InstanceName, Option<Instance>>,
@@ -86,11 +88,18 @@ impl Pump {
         if let Some(found) = cache.get(name) {
             return found.clone();
         }
-        let found = match self.repo.instance_by_name(name) {
-            Ok(found) => found,
-            Err(e) => {
-                log::error!("event pump: looking up instance '{name}': {e}");
-                None
+        let mut wait = Duration::from_millis(50);
+        let found = loop {
+            match self.repo.instance_by_name(name) {
+                Ok(found) => break found,
+                Err(e) => {
+                    HubStats::incr(&self.stats.log_retries);
+                    log::error!(
+                        "event pump: looking up instance '{name}' failed, retrying in {wait:?}: {e}"
+                    );
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
             }
         };
         cache.insert(name.clone(), found.clone());

@@ -29,7 +29,7 @@ pub async fn connect(
 ) -> Result<HttpResponse, actix_web::Error> {
     let module = state.module()?.clone();
     let token = bearer(&req).ok_or(ApiError::BridgeTokenRequired)?;
-    if !secrets_equal(token, module.bridge_token.expose()) {
+    if !secrets_equal(token, module.bridge_token.expose().trim()) {
         return Err(ApiError::InvalidToken.into());
     }
     let name = InstanceName::parse(&path).map_err(|_| ApiError::NotFound(INSTANCE_NOT_FOUND))?;

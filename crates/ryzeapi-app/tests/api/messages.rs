@@ -98,7 +98,10 @@ fn the_stored_state_follows_the_engine_across_a_restart() {
     app.engine_state("a", "connect");
     let started = std::time::Instant::now();
     while app.get("/api/instance/list", Some(&t)).body["data"][0]["state"] != "connected" {
-        assert!(started.elapsed() < std::time::Duration::from_secs(5), "state not recorded");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "state not recorded"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     app.restart();

@@ -478,3 +478,63 @@ fn malformed_and_oversized_frames_close_the_socket_with_a_code() {
     app.inject("a", 1, "fine");
     assert_eq!(seqs(&events(&mut ws, 1)), vec![1]);
 }
+
+#[test]
+fn a_late_activation_is_adopted_from_the_bridge_status() {
+    let app = spawn_app_with(Options {
+        activate_timeout_secs: 1,
+        ..Options::default()
+    });
+    let t = app.account_token.clone();
+    app.create_instance("a");
+    app.bridge.on_activate(Reply::Hang(Duration::from_secs(3)));
+    let timed_out = app.post_json(
+        "/api/chatwoot/set/a",
+        Some(&t),
+        &crate::helpers::TestApp::set_body("sk"),
+    );
+    assert_eq!(timed_out.status, 504);
+    // the bridge did create it after all, and says so on its socket
+    let (mut ws, _) = app.bridge_socket("a");
+    ws.send_json(&json!({"type": "resume", "after": 0}));
+    ws.send_json(&json!({"type": "status", "correlation_id": "s1", "integration_id": "int_late", "status": "active", "inbox_id": 9}));
+    assert_eq!(ws.recv_json(WAIT).expect("ack")["type"], "status_recorded");
+    app.bridge.on_status(Reply::Raw(503, "down"));
+    let listed = app.get("/api/chatwoot/list/a", Some(&t));
+    assert_eq!(listed.body["status"], "active");
+    assert_eq!(listed.body["bridge_integration_id"], "int_late");
+    assert_eq!(listed.body["chatwoot_inbox_id"], 9);
+    assert_eq!(listed.body["last_error"], "");
+}
+
+#[test]
+fn a_new_integration_continues_the_numbering_of_the_old_one() {
+    let app = spawn_app();
+    let t = app.account_token.clone();
+    app.instance_with_integration("a");
+    app.inject("a", 4, "old ");
+    app.wait_logged("a", 4);
+    assert_eq!(app.delete("/api/chatwoot/delete/a", Some(&t)).status, 200);
+    app.inject("a", 2, "between ");
+    app.wait_received(6);
+    let set = app.post_json(
+        "/api/chatwoot/set/a",
+        Some(&t),
+        &crate::helpers::TestApp::set_body("sk"),
+    );
+    assert_eq!(set.status, 201);
+    // a bridge that kept its old cursor (4) gets nothing twice and misses nothing
+    let (mut ws, hello) = app.bridge_socket("a");
+    assert_eq!(
+        (hello["last_seq"].as_u64(), hello["acked_seq"].as_u64()),
+        (Some(4), Some(4))
+    );
+    ws.send_json(&json!({"type": "resume", "after": hello["acked_seq"]}));
+    app.inject("a", 1, "new ");
+    let got = events(&mut ws, 1);
+    assert_eq!(seqs(&got), vec![5]);
+    assert_eq!(
+        got[0]["event"]["data"]["message"]["content"]["text"],
+        "new 0"
+    );
+}

@@ -404,7 +404,8 @@ macro_rules! event_log_contract {
             reading_resumes_after_a_sequence_number,
             acks_are_cumulative_and_bounded,
             pruning_keeps_what_is_not_acknowledged,
-            reopening_a_stream_starts_afresh,
+            reopening_a_stream_continues_its_numbering,
+            opening_an_active_stream_changes_nothing,
             command_results_are_kept_once,
             deleting_the_instance_removes_its_stream,
         );
@@ -576,31 +577,50 @@ pub mod events {
         assert_eq!(next[0].seq, 7);
     }
 
-    /// A new stream forgets the old one's events, numbering and commands.
-    pub fn reopening_a_stream_starts_afresh(store: &dyn Store) {
+    /// A closed stream loses its events and commands but not its numbering:
+    /// a later stream continues after it, with everything before acknowledged.
+    pub fn reopening_a_stream_continues_its_numbering(store: &dyn Store) {
         setup(store);
-        store.open_stream(&id("i1"), NOW).expect("open");
+        assert!(store.open_stream(&id("i1"), NOW).expect("open"));
         store
             .append(&[event("i1", 1, 1), event("i1", 2, 1)])
             .expect("append");
         store
             .save_command_result(&id("i1"), "k1", "sent", NOW)
             .expect("cmd");
-        store.open_stream(&id("i1"), NOW).expect("reopen");
-        let pos = store.position(&id("i1")).expect("p").expect("s");
-        assert_eq!((pos.acked_seq, pos.last_seq, pos.oldest_seq), (0, 0, 1));
-        assert_eq!(store.command_result(&id("i1"), "k1").expect("cmd"), None);
-        assert_eq!(
-            store.append(&[event("i1", 3, 1)]).expect("append")[0].seq,
-            1
-        );
         store.close_stream(&id("i1")).expect("close");
         assert_eq!(store.position(&id("i1")).expect("p"), None);
         assert!(store.read_after(&id("i1"), 0, 10).expect("read").is_empty());
         assert_eq!(
+            store.append(&[event("i1", 9, 1)]).expect("append"),
+            vec![],
+            "closed: not logged"
+        );
+        assert!(store.ack(&id("i1"), 2, NOW).is_ok_and(|found| !found));
+        assert!(store.open_stream(&id("i1"), NOW).expect("reopen"));
+        let pos = store.position(&id("i1")).expect("p").expect("s");
+        assert_eq!((pos.acked_seq, pos.last_seq, pos.oldest_seq), (2, 2, 3));
+        assert_eq!(store.command_result(&id("i1"), "k1").expect("cmd"), None);
+        assert_eq!(
+            store.append(&[event("i1", 3, 1)]).expect("append")[0].seq,
+            3
+        );
+        assert_eq!(
             store.open_stream(&id("ghost"), NOW),
             Err(RepoError::MissingParent)
         );
+    }
+
+    /// Opening a stream that is active changes nothing (concurrent activations).
+    pub fn opening_an_active_stream_changes_nothing(store: &dyn Store) {
+        setup(store);
+        assert!(store.open_stream(&id("i1"), NOW).expect("open"));
+        store.append(&[event("i1", 1, 1)]).expect("append");
+        store.ack(&id("i1"), 1, NOW).expect("ack");
+        assert!(!store.open_stream(&id("i1"), NOW).expect("again"));
+        let pos = store.position(&id("i1")).expect("p").expect("s");
+        assert_eq!((pos.acked_seq, pos.last_seq, pos.oldest_seq), (1, 1, 1));
+        assert_eq!(store.read_after(&id("i1"), 0, 10).expect("read").len(), 1);
     }
 
     /// The first result stored under a key is the one kept.

@@ -22,8 +22,8 @@ struct State {
     accounts: Vec<(Account, TokenDigest)>,
     instances: Vec<(Instance, TokenDigest)>,
     integrations: Vec<StoredIntegration>,
-    /// instance id → (last seq, acked seq)
-    streams: BTreeMap<String, (u64, u64)>,
+    /// instance id → (last seq, acked seq, active)
+    streams: BTreeMap<String, (u64, u64, bool)>,
     events: Vec<LoggedEvent>,
     commands: BTreeMap<(String, String), (String, Timestamp)>,
 }
@@ -253,22 +253,33 @@ impl Repository for InMemoryRepository {
 }
 
 impl EventLog for InMemoryRepository {
-    fn open_stream(&self, instance: &InstanceId, _now: Timestamp) -> Result<(), RepoError> {
+    fn open_stream(&self, instance: &InstanceId, _now: Timestamp) -> Result<bool, RepoError> {
         let mut s = self.state();
         if !s.instances.iter().any(|(i, _)| &i.id == instance) {
             return Err(RepoError::MissingParent);
         }
-        s.events.retain(|e| &e.event.instance_id != instance);
-        s.commands.retain(|(i, _), _| i != instance.as_str());
-        s.streams.insert(instance.as_str().to_owned(), (0, 0));
-        Ok(())
+        match s.streams.get_mut(instance.as_str()) {
+            Some((_, _, true)) => Ok(false),
+            Some((last, acked, active)) => {
+                *acked = *last;
+                *active = true;
+                Ok(true)
+            }
+            None => {
+                s.streams.insert(instance.as_str().to_owned(), (0, 0, true));
+                Ok(true)
+            }
+        }
     }
 
     fn close_stream(&self, instance: &InstanceId) -> Result<(), RepoError> {
         let mut s = self.state();
         s.events.retain(|e| &e.event.instance_id != instance);
         s.commands.retain(|(i, _), _| i != instance.as_str());
-        s.streams.remove(instance.as_str());
+        if let Some((last, acked, active)) = s.streams.get_mut(instance.as_str()) {
+            *acked = *last;
+            *active = false;
+        }
         Ok(())
     }
 
@@ -276,7 +287,7 @@ impl EventLog for InMemoryRepository {
         let mut s = self.state();
         let mut logged = Vec::new();
         for e in events {
-            let Some((last, _)) = s.streams.get_mut(e.instance_id.as_str()) else {
+            let Some((last, _, true)) = s.streams.get_mut(e.instance_id.as_str()) else {
                 continue;
             };
             *last += 1;
@@ -309,30 +320,33 @@ impl EventLog for InMemoryRepository {
 
     fn position(&self, instance: &InstanceId) -> Result<Option<StreamPosition>, RepoError> {
         let s = self.state();
-        Ok(s.streams.get(instance.as_str()).map(|&(last, acked)| {
-            let oldest = s
-                .events
-                .iter()
-                .filter(|e| &e.event.instance_id == instance)
-                .map(|e| e.seq)
-                .min()
-                .unwrap_or(last + 1);
-            StreamPosition {
-                acked_seq: acked,
-                last_seq: last,
-                oldest_seq: oldest,
-            }
-        }))
+        Ok(s.streams
+            .get(instance.as_str())
+            .filter(|(_, _, active)| *active)
+            .map(|&(last, acked, _)| {
+                let oldest = s
+                    .events
+                    .iter()
+                    .filter(|e| &e.event.instance_id == instance)
+                    .map(|e| e.seq)
+                    .min()
+                    .unwrap_or(last + 1);
+                StreamPosition {
+                    acked_seq: acked,
+                    last_seq: last,
+                    oldest_seq: oldest,
+                }
+            }))
     }
 
     fn ack(&self, instance: &InstanceId, seq: u64, _now: Timestamp) -> Result<bool, RepoError> {
         let mut s = self.state();
         Ok(match s.streams.get_mut(instance.as_str()) {
-            Some((last, acked)) => {
+            Some((last, acked, true)) => {
                 *acked = seq.min(*last).max(*acked);
                 true
             }
-            None => false,
+            _ => false,
         })
     }
 
@@ -343,7 +357,7 @@ impl EventLog for InMemoryRepository {
         s.events.retain(|e| {
             let acked = streams
                 .get(e.event.instance_id.as_str())
-                .map_or(0, |&(_, acked)| acked);
+                .map_or(0, |&(_, acked, _)| acked);
             let acked_and_old = e.seq <= acked && e.event.created_at < acked_before;
             !(acked_and_old || e.event.created_at < any_before)
         });
