@@ -60,12 +60,12 @@ pub trait EventLog: Send + Sync {
     fn close_stream(&self, instance: &InstanceId) -> Result<(), RepoError>;
 
     /// Appends events in order, allocating sequence numbers per instance, in
-    /// one transaction. Events of instances without a stream are not logged
-    /// and not returned.
+    /// one transaction. Returns the number given to each event, in the order
+    /// given; `None` for events of instances without an active stream (not logged).
     ///
     /// # Errors
     /// [`RepoError::Unavailable`]; nothing is written then.
-    fn append(&self, events: &[NewEvent]) -> Result<Vec<LoggedEvent>, RepoError>;
+    fn append(&self, events: &[NewEvent]) -> Result<Vec<Option<u64>>, RepoError>;
 
     /// Up to `limit` retained events with `seq > after`, in order.
     ///

@@ -147,12 +147,12 @@ impl EventLog for DieselRepository {
         .map_err(map_db)
     }
 
-    fn append(&self, events: &[NewEvent]) -> Result<Vec<LoggedEvent>, RepoError> {
+    fn append(&self, events: &[NewEvent]) -> Result<Vec<Option<u64>>, RepoError> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
         let mut conn = self.conn()?;
-        conn.transaction::<Vec<LoggedEvent>, TxError, _>(|conn| {
+        conn.transaction::<Vec<Option<u64>>, TxError, _>(|conn| {
             // Instances in first-seen order, so each one's stream row is read once.
             let mut instances: Vec<&str> = Vec::new();
             for e in events {
@@ -161,7 +161,7 @@ impl EventLog for DieselRepository {
                 }
             }
             // Indexed like `events`, so callers get them in the order given.
-            let mut logged: Vec<Option<LoggedEvent>> = vec![None; events.len()];
+            let mut seqs: Vec<Option<u64>> = vec![None; events.len()];
             for instance in instances {
                 // The write comes first: it takes the row lock (Postgres) or the
                 // write lock (SQLite) before the read.
@@ -220,14 +220,11 @@ impl EventLog for DieselRepository {
                     .set(bridge_streams::last_seq.eq(last))
                     .execute(conn)?;
                 let first = to_u64(last - i64::try_from(mine.len()).unwrap_or(0)) + 1;
-                for (seq, (index, e)) in (first..).zip(mine) {
-                    logged[index] = Some(LoggedEvent {
-                        seq,
-                        event: e.clone(),
-                    });
+                for (seq, (index, _)) in (first..).zip(mine) {
+                    seqs[index] = Some(seq);
                 }
             }
-            Ok(logged.into_iter().flatten().collect())
+            Ok(seqs)
         })
         .map_err(map_tx)
     }

@@ -82,16 +82,16 @@ impl Pump {
     /// for "unknown"), so no event is dropped because of it.
     fn lookup(
         &self,
-        cache: &mut HashMap<InstanceName, Option<Instance>>,
+        cache: &mut HashMap<InstanceName, Option<Arc<Instance>>>,
         name: &InstanceName,
-    ) -> Option<Instance> {
+    ) -> Option<Arc<Instance>> {
         if let Some(found) = cache.get(name) {
             return found.clone();
         }
         let mut wait = Duration::from_millis(50);
         let found = loop {
             match self.repo.instance_by_name(name) {
-                Ok(found) => break found,
+                Ok(found) => break found.map(Arc::new),
                 Err(e) => {
                     HubStats::incr(&self.stats.log_retries);
                     log::error!(
@@ -151,27 +151,29 @@ impl Pump {
                 created_at: event.at,
             });
         }
-        let logged = self.append_until_stored(&to_log);
-        self.stats.events_logged.fetch_add(
-            u64::try_from(logged.len()).unwrap_or(u64::MAX),
-            std::sync::atomic::Ordering::Relaxed,
-        );
-        let mut per_instance: HashMap<String, Vec<EventFrame>> = HashMap::new();
-        for l in logged {
+        let seqs = self.append_until_stored(&to_log);
+        let mut per_instance: HashMap<&str, Vec<EventFrame>> = HashMap::new();
+        let mut logged = 0_u64;
+        for (event, seq) in to_log.iter().zip(seqs) {
+            let Some(seq) = seq else { continue };
+            logged += 1;
             per_instance
-                .entry(l.event.instance_id.as_str().to_owned())
+                .entry(event.instance_id.as_str())
                 .or_default()
                 .push(EventFrame {
-                    seq: l.seq,
-                    text: protocol::event(l.seq, &l.event.event_id, &l.event.payload).into(),
+                    seq,
+                    text: protocol::event(seq, &event.event_id, &event.payload).into(),
                 });
         }
+        self.stats
+            .events_logged
+            .fetch_add(logged, std::sync::atomic::Ordering::Relaxed);
         for (instance, frames) in per_instance {
-            self.bridge.offer(&instance, frames);
+            self.bridge.offer(instance, frames);
         }
     }
 
-    fn append_until_stored(&self, events: &[NewEvent]) -> Vec<ryzeapi_ports::LoggedEvent> {
+    fn append_until_stored(&self, events: &[NewEvent]) -> Vec<Option<u64>> {
         let mut wait = Duration::from_millis(50);
         loop {
             match self.log.append(events) {

@@ -283,21 +283,23 @@ impl EventLog for InMemoryRepository {
         Ok(())
     }
 
-    fn append(&self, events: &[NewEvent]) -> Result<Vec<LoggedEvent>, RepoError> {
+    fn append(&self, events: &[NewEvent]) -> Result<Vec<Option<u64>>, RepoError> {
         let mut s = self.state();
-        let mut logged = Vec::new();
+        let mut seqs = Vec::with_capacity(events.len());
         for e in events {
             let Some((last, _, true)) = s.streams.get_mut(e.instance_id.as_str()) else {
+                seqs.push(None);
                 continue;
             };
             *last += 1;
-            logged.push(LoggedEvent {
-                seq: *last,
+            let seq = *last;
+            s.events.push(LoggedEvent {
+                seq,
                 event: e.clone(),
             });
+            seqs.push(Some(seq));
         }
-        s.events.extend(logged.iter().cloned());
-        Ok(logged)
+        Ok(seqs)
     }
 
     fn read_after(
