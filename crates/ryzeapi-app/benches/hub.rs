@@ -9,7 +9,8 @@
 //!    until the bridge client has them all; the bare loop sends N frames of
 //!    the same size from an actix-ws handler;
 //! 2. latency at a fixed rate (p50/p99 from injection to receipt), hub and bare;
-//! 3. the same latency run with a public client attached that never reads.
+//! 3. the same latency run with a public client attached that never reads;
+//!    runs 2 and 3 alternate three times and the medians are reported.
 //!
 //! Settings: `BENCH_EVENTS` (default 20000), `BENCH_RATE` (events/s, default
 //! 2000), `BENCH_LATENCY_EVENTS` (default 4000).
@@ -368,8 +369,11 @@ fn main() {
     ))
     .unwrap();
     let (tx, rx) = mpsc::channel();
-    // rounds: the burst, the paced run, the paced run with a stalled public client
-    let sizes = vec![events, latency_events, latency_events];
+    // rounds: the burst, then paced runs alternating without and with a
+    // stalled public client (ABABAB), so slow drifts of the machine hit both
+    const PAIRS: usize = 3;
+    let mut sizes = vec![events];
+    sizes.extend(std::iter::repeat_n(latency_events, 2 * PAIRS));
     thread::spawn(move || read_frames(ws, sizes, tx));
 
     let started = Instant::now();
@@ -386,28 +390,37 @@ fn main() {
     }
     let hub_rate = events as f64 / (done - started).as_secs_f64();
 
-    paced(latency_events, rate, |_| inject(&hub));
-    let (lat, _) = rx.recv().unwrap();
-    let (p50, p99) = summarise(lat);
+    let mut plain = Vec::new();
+    let mut stalled = Vec::new();
+    for _ in 0..PAIRS {
+        paced(latency_events, rate, |_| inject(&hub));
+        plain.push(summarise(rx.recv().unwrap().0));
+        // a public client that never reads, for the next run only
+        let client = connect(
+            &hub.addr,
+            &format!("/ws/bench?token={}", hub.account_token),
+            None,
+        );
+        thread::sleep(Duration::from_millis(200));
+        paced(latency_events, rate, |_| inject(&hub));
+        stalled.push(summarise(rx.recv().unwrap().0));
+        drop(client);
+        thread::sleep(Duration::from_millis(200));
+    }
+    let median = |runs: &[(f64, f64)], pick: fn(&(f64, f64)) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(pick).collect();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
     let hub_stats = Stats {
         rate: hub_rate,
-        p50,
-        p99,
+        p50: median(&plain, |r| r.0),
+        p99: median(&plain, |r| r.1),
     };
-
-    // a public client that never reads
-    let _stalled = connect(
-        &hub.addr,
-        &format!("/ws/bench?token={}", hub.account_token),
-        None,
-    );
-    thread::sleep(Duration::from_millis(200));
-    paced(latency_events, rate, |_| inject(&hub));
-    let (lat, _) = rx.recv().unwrap();
-    let (sp50, sp99) = summarise(lat);
+    let (sp50, sp99) = (median(&stalled, |r| r.0), median(&stalled, |r| r.1));
     let rss_end = rss_mib();
 
-    println!("ryzeapi bridge hub benchmark ({backend} log, {events} events burst, {latency_events} events at {rate}/s)");
+    println!("ryzeapi bridge hub benchmark ({backend} log, {events} events burst, {latency_events} events at {rate}/s; latencies: median of {PAIRS} runs each, alternating)");
     println!(
         "{:<34} {:>12} {:>10} {:>10}",
         "", "events/s", "p50 ms", "p99 ms"

@@ -3,18 +3,35 @@
 
 use serde_json::Value;
 
+/// Appends `text` as a JSON string literal.
+pub fn push_json_str(out: &mut String, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        out.push_str(&Value::from(text).to_string());
+    }
+}
+
 /// The envelope as JSON text, and a variant without inlined media content
 /// when the event carried any (for clients that did not ask for base64).
 /// `data` must be a JSON value (the engine's); it is embedded as it is.
 pub fn build(name: &str, data: &str, instance: &str, base_url: &str) -> (String, Option<String>) {
     let data = if data.trim().is_empty() { "null" } else { data };
     let envelope = |data: &str| {
-        format!(
-            r#"{{"event":{},"data":{data},"instanceData":{{"instance":{},"baseUrl":{}}}}}"#,
-            Value::from(name),
-            Value::from(instance),
-            Value::from(base_url)
-        )
+        let mut out =
+            String::with_capacity(data.len() + name.len() + instance.len() + base_url.len() + 64);
+        out.push_str(r#"{"event":"#);
+        push_json_str(&mut out, name);
+        out.push_str(r#","data":"#);
+        out.push_str(data);
+        out.push_str(r#","instanceData":{"instance":"#);
+        push_json_str(&mut out, instance);
+        out.push_str(r#","baseUrl":"#);
+        push_json_str(&mut out, base_url);
+        out.push_str("}}");
+        out
     };
     let full = envelope(data);
     // Only events carrying inline media need a second, stripped variant.
@@ -63,5 +80,16 @@ mod tests {
         let stripped = stripped.unwrap_or_default();
         assert!(!stripped.contains("AAAA"));
         assert!(stripped.contains("image"));
+    }
+
+    #[test]
+    fn strings_are_escaped_when_needed() {
+        let mut out = String::new();
+        push_json_str(&mut out, "plain");
+        push_json_str(&mut out, "quo\"te\\ and\nline");
+        assert_eq!(out, r#""plain""quo\"te\\ and\nline""#);
+        let (full, _) = build("x", "{}", "a\"b", "http://h");
+        let v: Value = serde_json::from_str(&full).unwrap_or_default();
+        assert_eq!(v["instanceData"]["instance"], "a\"b");
     }
 }

@@ -71,10 +71,15 @@ pub fn hello(
 
 /// An `event` frame around an already serialised envelope.
 pub fn event(seq: u64, event_id: &str, envelope: &str) -> String {
-    format!(
-        r#"{{"type":"event","seq":{seq},"id":{},"event":{envelope}}}"#,
-        Value::String(event_id.to_owned())
-    )
+    let mut out = String::with_capacity(envelope.len() + event_id.len() + 48);
+    out.push_str(r#"{"type":"event","seq":"#);
+    out.push_str(&seq.to_string());
+    out.push_str(r#","id":"#);
+    super::envelope::push_json_str(&mut out, event_id);
+    out.push_str(r#","event":"#);
+    out.push_str(envelope);
+    out.push('}');
+    out
 }
 
 /// `resync`: the requested point is not available; streaming restarts at `from_seq`.
