@@ -2,8 +2,8 @@
 //! them to the durable log (for instances with an integration) and only then
 //! offers them to the bridge.
 //!
-//! It runs on a thread of its own and works in batches (one log transaction
-//! per batch). The engine hands events over through a bounded queue: when the
+//! It runs on two threads of its own (building; writing and offering) and
+//! works in batches (one log transaction per batch). The engine hands events over through a bounded queue: when the
 //! server is behind, the engine waits — nothing is dropped. A failed log write
 //! is retried until it succeeds.
 
@@ -37,6 +37,7 @@ impl EventSink for PumpSink {
 }
 
 /// What the pump works with.
+#[derive(Clone)]
 pub struct Pump {
     /// Instance lookups and state updates.
     pub repo: Arc<dyn Repository>,
@@ -59,13 +60,26 @@ impl Pump {
     /// When the thread cannot be started.
     pub fn start(self, queue: usize) -> std::io::Result<PumpSink> {
         let (tx, rx) = sync_channel(queue);
+        // Two stages: one thread builds envelopes and serves public clients,
+        // the other writes batches to the log and offers them to the bridge,
+        // so building the next batch overlaps the commit of the previous one.
+        // One writer keeps the order.
+        let (to_writer, from_builder) = sync_channel::<Vec<NewEvent>>(2);
+        let writer = self.clone();
+        std::thread::Builder::new()
+            .name("event-log".into())
+            .spawn(move || {
+                while let Ok(batch) = from_builder.recv() {
+                    writer.store_and_offer(&batch);
+                }
+            })?;
         std::thread::Builder::new()
             .name("event-pump".into())
-            .spawn(move || self.run(&rx))?;
+            .spawn(move || self.run(&rx, &to_writer))?;
         Ok(PumpSink { tx })
     }
 
-    fn run(&self, rx: &Receiver<EngineEvent>) {
+    fn run(&self, rx: &Receiver<EngineEvent>, writer: &SyncSender<Vec<NewEvent>>) {
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
             while batch.len() < BATCH {
@@ -74,7 +88,11 @@ impl Pump {
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
             }
-            self.process(batch);
+            let to_log = self.prepare(batch);
+            if !to_log.is_empty() && writer.send(to_log).is_err() {
+                log::error!("event pump: the log writer stopped");
+                return;
+            }
         }
     }
 
@@ -106,7 +124,8 @@ impl Pump {
         found
     }
 
-    fn process(&self, batch: Vec<EngineEvent>) {
+    /// Envelopes, state updates and public fan-out; returns what to log.
+    fn prepare(&self, batch: Vec<EngineEvent>) -> Vec<NewEvent> {
         let received = u64::try_from(batch.len()).unwrap_or(u64::MAX);
         self.stats
             .events_received
@@ -135,14 +154,16 @@ impl Pump {
                 instance.name.as_str(),
                 &self.base_url,
             );
-            self.public.publish(
-                instance.id.as_str(),
-                PublishEvent {
-                    name: event.name.clone(),
-                    full: full.as_str().into(),
-                    without_media: without_media.map(Into::into),
-                },
-            );
+            if self.public.is_watched(instance.id.as_str()) {
+                self.public.publish(
+                    instance.id.as_str(),
+                    PublishEvent {
+                        name: event.name.clone(),
+                        full: full.as_str().into(),
+                        without_media: without_media.map(Into::into),
+                    },
+                );
+            }
             to_log.push(NewEvent {
                 instance_id: instance.id.clone(),
                 event_id: event.event_id,
@@ -151,7 +172,13 @@ impl Pump {
                 created_at: event.at,
             });
         }
-        let seqs = self.append_until_stored(&to_log);
+        to_log
+    }
+
+    /// Writes a batch to the log (retrying until it is stored), then offers
+    /// the logged events to the bridge hub.
+    fn store_and_offer(&self, to_log: &[NewEvent]) {
+        let seqs = self.append_until_stored(to_log);
         let mut per_instance: HashMap<&str, Vec<EventFrame>> = HashMap::new();
         let mut logged = 0_u64;
         for (event, seq) in to_log.iter().zip(seqs) {
