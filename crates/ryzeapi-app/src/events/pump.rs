@@ -64,12 +64,17 @@ impl Pump {
         // the other writes batches to the log and offers them to the bridge,
         // so building the next batch overlaps the commit of the previous one.
         // One writer keeps the order.
-        let (to_writer, from_builder) = sync_channel::<Vec<NewEvent>>(2);
+        let (to_writer, from_builder) = sync_channel::<Vec<NewEvent>>(8);
         let writer = self.clone();
         std::thread::Builder::new()
             .name("event-log".into())
             .spawn(move || {
-                while let Ok(batch) = from_builder.recv() {
+                while let Ok(mut batch) = from_builder.recv() {
+                    // Whatever piled up during the previous commit goes into
+                    // one transaction (group commit).
+                    while let Ok(more) = from_builder.try_recv() {
+                        batch.extend(more);
+                    }
                     writer.store_and_offer(&batch);
                 }
             })?;
