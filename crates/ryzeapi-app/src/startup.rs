@@ -210,7 +210,6 @@ impl Application {
         }
         let memory_engine = Arc::new(MemoryEngine::new(clock.clone()));
         let engine: Arc<dyn WhatsAppEngine> = memory_engine.clone();
-        let memory_engine_handle = memory_engine.clone();
         let sink = Pump {
             repo: repo.clone(),
             log: events.clone(),
@@ -245,7 +244,7 @@ impl Application {
             creations_per_minute: settings.rate_limit_create_per_minute,
             events,
             engine,
-            dev_engine: settings.dev_engine_routes.then_some(memory_engine),
+            dev_engine: settings.dev_engine_routes.then(|| memory_engine.clone()),
             hubs,
             socket: SocketLimits {
                 heartbeat: Duration::from_secs(settings.ws_heartbeat_secs),
@@ -284,7 +283,7 @@ impl Application {
         Ok(Self {
             port,
             server,
-            engine: memory_engine_handle,
+            engine: memory_engine,
         })
     }
 

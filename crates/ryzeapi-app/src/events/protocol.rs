@@ -1,6 +1,8 @@
 //! The bridge socket protocol, `ryzeapi.bridge.v1` (see `docs/bridge-protocol.md`):
 //! frame builders for the server's frames and the parser of the bridge's.
 
+use std::fmt::Write as _;
+
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -73,7 +75,8 @@ pub fn hello(
 pub fn event(seq: u64, event_id: &str, envelope: &str) -> String {
     let mut out = String::with_capacity(envelope.len() + event_id.len() + 48);
     out.push_str(r#"{"type":"event","seq":"#);
-    out.push_str(&seq.to_string());
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{seq}");
     out.push_str(r#","id":"#);
     super::envelope::push_json_str(&mut out, event_id);
     out.push_str(r#","event":"#);

@@ -1,7 +1,10 @@
 //! Connect, disconnect, and inject incoming messages and receipts.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use std::sync::Arc;
+
 use ryzeapi_adapters::engine_memory::IncomingText;
+use ryzeapi_adapters::MemoryEngine;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -10,6 +13,14 @@ use crate::body::read_json;
 use crate::error::ApiError;
 use crate::routes::instance::NOT_FOUND;
 use crate::state::{blocking, AppState};
+
+/// The in-process engine; these routes exist only when it is exposed.
+fn dev_engine(state: &AppState) -> Result<Arc<MemoryEngine>, ApiError> {
+    state
+        .dev_engine
+        .clone()
+        .ok_or(ApiError::NotFound("Route not found"))
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -54,10 +65,7 @@ pub async fn state(
 ) -> Result<HttpResponse, ApiError> {
     let instance = request_instance(&req, &state, &path, NOT_FOUND).await?;
     let body: Action = read_json(payload, state.max_body_bytes).await?;
-    let engine = state
-        .dev_engine
-        .clone()
-        .ok_or(ApiError::NotFound("Route not found"))?;
+    let engine = dev_engine(&state)?;
     let connect = match body.action.as_str() {
         "connect" => true,
         "disconnect" => false,
@@ -91,10 +99,7 @@ pub async fn messages(
 ) -> Result<HttpResponse, ApiError> {
     let instance = request_instance(&req, &state, &path, NOT_FOUND).await?;
     let body: Messages = read_json(payload, state.max_body_bytes).await?;
-    let engine = state
-        .dev_engine
-        .clone()
-        .ok_or(ApiError::NotFound("Route not found"))?;
+    let engine = dev_engine(&state)?;
     let ids = blocking(move || {
         Ok(body
             .messages
@@ -136,10 +141,7 @@ pub async fn receipt(
 ) -> Result<HttpResponse, ApiError> {
     let instance = request_instance(&req, &state, &path, NOT_FOUND).await?;
     let body: Receipt = read_json(payload, state.max_body_bytes).await?;
-    let engine = state
-        .dev_engine
-        .clone()
-        .ok_or(ApiError::NotFound("Route not found"))?;
+    let engine = dev_engine(&state)?;
     blocking(move || {
         engine.inject_receipt(&instance.name, &body.message_id, &body.status, &body.chat);
         Ok(())
@@ -159,10 +161,7 @@ pub async fn sent(
 ) -> Result<HttpResponse, ApiError> {
     use ryzeapi_adapters::engine_memory::Recorded;
     let instance = request_instance(&req, &state, &path, NOT_FOUND).await?;
-    let engine = state
-        .dev_engine
-        .clone()
-        .ok_or(ApiError::NotFound("Route not found"))?;
+    let engine = dev_engine(&state)?;
     let name = instance.name.to_string();
     let sent: Vec<serde_json::Value> = engine
         .recorded()
