@@ -14,6 +14,7 @@ use ryzeapi_ports::{
     Clock, EngineError, EngineEvent, EventSink, OutgoingMedia, OutgoingText, SentMessage,
     WhatsAppEngine,
 };
+use serde::Serialize;
 use serde_json::{json, Value};
 
 /// One thing the engine was asked to do.
@@ -90,6 +91,103 @@ pub fn to_jid(who: &str) -> String {
     }
 }
 
+/// One side of a chat in an event: a JID, its LID (empty when unknown) and a name.
+#[derive(Serialize)]
+struct Party<'a> {
+    jid: &'a str,
+    lid: &'a str,
+    name: &'a str,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct TextContent<'a> {
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct MediaFields<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    url: &'a str,
+    mimetype: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base64: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct IncomingMessage<'a> {
+    id: &'a str,
+    direction: &'a str,
+    timestamp: &'a str,
+    chat: Party<'a>,
+    sender: Party<'a>,
+    content: TextContent<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media: Option<MediaFields<'a>>,
+}
+
+#[derive(Serialize)]
+struct MessageExchange<'a> {
+    id: &'a str,
+    message: IncomingMessage<'a>,
+}
+
+/// The `data` of the `message.exchange` event the engine emits for an
+/// incoming message `id` received at `timestamp` (RFC 3339), as JSON text.
+///
+/// Serialized straight from borrowed fields: this runs once per incoming
+/// message.
+pub fn incoming_message_data(id: &str, timestamp: &str, incoming: &IncomingText) -> String {
+    let sender = to_jid(&incoming.from);
+    let name = incoming.push_name.as_deref().unwrap_or_default();
+    let group = incoming.group.as_deref().map(to_jid);
+    let chat = match &group {
+        Some(jid) => Party {
+            jid,
+            lid: "",
+            name: "",
+            kind: Some("group"),
+        },
+        None => Party {
+            jid: &sender,
+            lid: "",
+            name,
+            kind: Some("private"),
+        },
+    };
+    let event = MessageExchange {
+        id,
+        message: IncomingMessage {
+            id,
+            direction: "incoming",
+            timestamp,
+            chat,
+            sender: Party {
+                jid: &sender,
+                lid: "",
+                name,
+                kind: None,
+            },
+            content: TextContent {
+                text: &incoming.text,
+            },
+            media: incoming
+                .media
+                .as_ref()
+                .map(|(kind, url, mimetype, base64)| MediaFields {
+                    kind,
+                    url,
+                    mimetype,
+                    base64: base64.as_deref(),
+                }),
+        },
+    };
+    // Serializing borrowed strings and plain structs into a String cannot fail.
+    serde_json::to_string(&event).unwrap_or_default()
+}
+
 impl MemoryEngine {
     /// A new engine telling time with `clock`.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
@@ -122,7 +220,18 @@ impl MemoryEngine {
         instance: &InstanceName,
         event_id: String,
         name: &str,
-        data: Value,
+        data: &Value,
+        state: Option<ConnectionState>,
+    ) {
+        self.emit_data(instance, event_id, name, data.to_string(), state);
+    }
+
+    fn emit_data(
+        &self,
+        instance: &InstanceName,
+        event_id: String,
+        name: &str,
+        data: String,
         state: Option<ConnectionState>,
     ) {
         let sink = self
@@ -135,7 +244,7 @@ impl MemoryEngine {
                 instance: instance.clone(),
                 event_id,
                 name: name.to_owned(),
-                data: data.to_string(),
+                data,
                 at: self.clock.now(),
                 state,
             });
@@ -156,7 +265,7 @@ impl MemoryEngine {
             instance,
             id,
             "instance.state",
-            json!({"state": state.as_str()}),
+            &json!({"state": state.as_str()}),
             Some(state),
         );
     }
@@ -174,33 +283,8 @@ impl MemoryEngine {
     /// Injects an incoming message; returns its WhatsApp id.
     pub fn inject_text(&self, instance: &InstanceName, incoming: &IncomingText) -> String {
         let id = self.message_id();
-        let sender = to_jid(&incoming.from);
-        let (chat_jid, chat_type) = match &incoming.group {
-            Some(group) => (to_jid(group), "group"),
-            None => (sender.clone(), "private"),
-        };
-        let name = incoming.push_name.clone().unwrap_or_default();
-        let mut message = json!({
-            "id": id,
-            "direction": "incoming",
-            "timestamp": Timestamp::to_rfc3339(self.clock.now()),
-            "chat": {"jid": chat_jid, "lid": "", "name": if chat_type == "group" { String::new() } else { name.clone() }, "type": chat_type},
-            "sender": {"jid": sender, "lid": "", "name": name},
-            "content": {"text": incoming.text},
-        });
-        if let Some((kind, url, mimetype, base64)) = &incoming.media {
-            message["media"] = json!({"type": kind, "url": url, "mimetype": mimetype});
-            if let Some(b64) = base64 {
-                message["media"]["base64"] = json!(b64);
-            }
-        }
-        self.emit(
-            instance,
-            id.clone(),
-            "message.exchange",
-            json!({"id": id, "message": message}),
-            None,
-        );
+        let data = incoming_message_data(&id, &Timestamp::to_rfc3339(self.clock.now()), incoming);
+        self.emit_data(instance, id.clone(), "message.exchange", data, None);
         id
     }
 
@@ -217,7 +301,7 @@ impl MemoryEngine {
             instance,
             id,
             "message.status",
-            json!({"id": message_id, "status": status, "chat": {"jid": to_jid(chat)}, "timestamp": Timestamp::to_rfc3339(self.clock.now())}),
+            &json!({"id": message_id, "status": status, "chat": {"jid": to_jid(chat)}, "timestamp": Timestamp::to_rfc3339(self.clock.now())}),
             None,
         );
     }
@@ -250,7 +334,7 @@ impl MemoryEngine {
             instance,
             id.to_owned(),
             "message.exchange",
-            json!({"id": id, "message": message}),
+            &json!({"id": id, "message": message}),
             None,
         );
     }

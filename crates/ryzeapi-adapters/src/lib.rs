@@ -21,5 +21,5 @@ pub mod testing;
 
 pub use bridge_http::{BridgeTimeouts, HttpBridgeClient};
 pub use crypto::{AesGcmCipher, KeyError, RingTokens, SystemClock};
-pub use db::{Database, DatabaseKind};
+pub use db::{Checkpoint, Database, DatabaseKind};
 pub use engine_memory::MemoryEngine;

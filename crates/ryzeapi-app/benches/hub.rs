@@ -6,8 +6,9 @@
 //! 1. throughput: N events injected into the engine as fast as possible,
 //!    through the pump, the durable log (SQLite by default; set
 //!    `BENCH_DATABASE_URL=postgres://...` for Postgres) and the bridge hub,
-//!    until the bridge client has them all; the bare loop sends N frames of
-//!    the same size from an actix-ws handler;
+//!    until the bridge client has them all; the bare loop builds N frames with
+//!    the same code and sends them from an actix-ws handler; three rounds
+//!    each, alternating, and the medians are reported;
 //! 2. latency at a fixed rate (p50/p99 from injection to receipt), hub and bare;
 //! 3. the same latency run with a public client attached that never reads;
 //!    runs 2 and 3 alternate three times and the medians are reported.
@@ -23,7 +24,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use ryzeapi_adapters::engine_memory::IncomingText;
+use ryzeapi_adapters::engine_memory::{incoming_message_data, IncomingText};
 use ryzeapi_adapters::{Database, MemoryEngine, RingTokens};
 use ryzeapi_app::accounts::create_account;
 use ryzeapi_app::events::{envelope, protocol};
@@ -73,6 +74,51 @@ fn rss_mib() -> f64 {
             })
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// CPU time (user + system, in clock ticks) used so far by each thread of
+/// this process, by thread name.
+fn cpu_by_thread() -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // "pid (name) state ppid ..."; utime and stime are fields 14 and 15
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_owned();
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        let ticks: u64 = fields
+            .get(11..13)
+            .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
+        *out.entry(name).or_default() += ticks;
+    }
+    out
+}
+
+/// Prints the CPU time each thread used since `before`, per event (µs; the
+/// kernel counts in ticks of 10 ms, so short runs are coarse).
+fn print_cpu_per_event(
+    label: &str,
+    before: &std::collections::BTreeMap<String, u64>,
+    events: usize,
+) {
+    let per_event: Vec<String> = cpu_by_thread()
+        .iter()
+        .filter_map(|(name, ticks)| {
+            let used = ticks.saturating_sub(before.get(name).copied().unwrap_or(0));
+            (used > 0).then(|| format!("{name} {:.2}", used as f64 * 10_000.0 / events as f64))
+        })
+        .collect();
+    println!(
+        "  {label}: CPU µs per event by thread: {}",
+        per_event.join(", ")
+    );
 }
 
 /// A client that reads rounds of `sizes[i]` event frames, acknowledging as it
@@ -170,17 +216,18 @@ async fn bare(
     let (response, mut session, _stream) = actix_ws::handle(&req, body)?;
     let plan = **plan;
     actix_web::rt::spawn(async move {
+        // The same frame the hub builds for an injected message, with the
+        // same code: the engine's event data, the envelope, the event frame.
         let frame = |seq: usize| {
-            let data = json!({"id": format!("3EB0{seq:020}"), "message": {"id": format!("3EB0{seq:020}"), "direction": "incoming",
-                "timestamp": "2026-11-25T00:00:00Z", "chat": {"jid": "5511999990000@s.whatsapp.net", "lid": "", "name": "Ana", "type": "private"},
-                "sender": {"jid": "5511999990000@s.whatsapp.net", "lid": "", "name": "Ana"}, "content": {"text": now_nanos().to_string()}}});
-            let (env, _) = envelope::build(
-                "message.exchange",
-                &data.to_string(),
-                "bench",
-                "http://127.0.0.1:8080",
+            let id = format!("3EB0{seq:020}");
+            let data = incoming_message_data(
+                &id,
+                &Timestamp::from_millis((now_nanos() / 1_000_000) as i64).to_rfc3339(),
+                &incoming(),
             );
-            protocol::event(seq as u64, &format!("3EB0{seq:020}"), &env)
+            let (env, _) =
+                envelope::build("message.exchange", &data, "bench", "http://127.0.0.1:8080");
+            protocol::event(seq as u64, &id, &env)
         };
         match plan {
             BarePlan::Burst(n) => {
@@ -209,7 +256,7 @@ async fn bare(
 fn start_bare(plan: BarePlan) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    thread::spawn(move || {
+    let server = move || {
         actix_web::rt::System::new().block_on(async move {
             HttpServer::new(move || {
                 App::new()
@@ -223,7 +270,11 @@ fn start_bare(plan: BarePlan) -> String {
             .run()
             .await
         })
-    });
+    };
+    thread::Builder::new()
+        .name("bench-bare-server".into())
+        .spawn(server)
+        .unwrap();
     addr
 }
 
@@ -232,7 +283,10 @@ fn bare_run(plan: BarePlan, expect: usize) -> (Vec<f64>, Duration) {
     let ws = connect(&addr, "/bare", None);
     let (tx, rx) = mpsc::channel();
     let started = Instant::now();
-    thread::spawn(move || read_frames(ws, vec![expect], tx));
+    thread::Builder::new()
+        .name("bench-bare-client".into())
+        .spawn(move || read_frames(ws, vec![expect], tx))
+        .unwrap();
     let (latencies, done) = rx.recv().unwrap();
     (latencies, done - started)
 }
@@ -323,16 +377,18 @@ fn start_hub(url: &str) -> Hub {
     }
 }
 
+/// An incoming message whose text is the time it was made, in nanoseconds.
+fn incoming() -> IncomingText {
+    IncomingText {
+        from: "5511999990000".into(),
+        push_name: Some("Ana".into()),
+        text: now_nanos().to_string(),
+        ..IncomingText::default()
+    }
+}
+
 fn inject(hub: &Hub) {
-    hub.engine.inject_text(
-        &hub.name,
-        &IncomingText {
-            from: "5511999990000".into(),
-            push_name: Some("Ana".into()),
-            text: now_nanos().to_string(),
-            ..IncomingText::default()
-        },
-    );
+    hub.engine.inject_text(&hub.name, &incoming());
 }
 
 fn main() {
@@ -349,18 +405,7 @@ fn main() {
     };
     let rss_start = rss_mib();
 
-    // bare loop
-    let (_, bare_elapsed) = bare_run(BarePlan::Burst(events), events);
-    let bare_rate = events as f64 / bare_elapsed.as_secs_f64();
-    let (bare_lat, _) = bare_run(BarePlan::Paced(latency_events, rate), latency_events);
-    let (bare_p50, bare_p99) = summarise(bare_lat);
-    let bare = Stats {
-        rate: bare_rate,
-        p50: bare_p50,
-        p99: bare_p99,
-    };
-
-    // the hub: one bridge client for all three rounds
+    // the hub: one bridge client for every round
     let hub = start_hub(&url);
     let mut ws = connect(&hub.addr, "/ws/chatwoot/bench", Some(&hub.bridge_token));
     let _hello = ws.read().unwrap();
@@ -369,30 +414,50 @@ fn main() {
     ))
     .unwrap();
     let (tx, rx) = mpsc::channel();
-    // rounds: the burst, then paced runs alternating without and with a
-    // stalled public client (ABABAB), so slow drifts of the machine hit both
-    const PAIRS: usize = 3;
-    let mut sizes = vec![events];
-    sizes.extend(std::iter::repeat_n(latency_events, 2 * PAIRS));
-    thread::spawn(move || read_frames(ws, sizes, tx));
+    // Rounds: bursts alternating with the bare loop's (ABAB…), then paced
+    // runs alternating without and with a stalled public client, so slow
+    // drifts of the machine hit both sides alike.
+    const ROUNDS: usize = 5;
+    let mut sizes = vec![events; ROUNDS];
+    sizes.extend(std::iter::repeat_n(latency_events, 2 * ROUNDS));
+    thread::Builder::new()
+        .name("bench-bridge".into())
+        .spawn(move || read_frames(ws, sizes, tx))
+        .unwrap();
 
-    let started = Instant::now();
-    for _ in 0..events {
-        inject(&hub);
+    let mut bursts = Vec::new();
+    for _ in 0..ROUNDS {
+        let cpu_before = cpu_by_thread();
+        let (_, bare_elapsed) = bare_run(BarePlan::Burst(events), events);
+        if std::env::var("BENCH_VERBOSE").is_ok() {
+            print_cpu_per_event("bare", &cpu_before, events);
+        }
+        let bare_rate = events as f64 / bare_elapsed.as_secs_f64();
+        let cpu_before = cpu_by_thread();
+        let started = Instant::now();
+        for _ in 0..events {
+            inject(&hub);
+        }
+        let injected = started.elapsed();
+        let (_, done) = rx.recv().unwrap();
+        if std::env::var("BENCH_VERBOSE").is_ok() {
+            print_cpu_per_event("hub", &cpu_before, events);
+        }
+        let hub_rate = events as f64 / (done - started).as_secs_f64();
+        if std::env::var("BENCH_VERBOSE").is_ok() {
+            println!(
+                "burst: bare {bare_rate:.0}/s; hub {hub_rate:.0}/s (injected in {injected:?}, delivered in {:?})",
+                done - started
+            );
+        }
+        bursts.push((bare_rate, hub_rate));
     }
-    let injected = started.elapsed();
-    let (_, done) = rx.recv().unwrap();
-    if std::env::var("BENCH_VERBOSE").is_ok() {
-        println!(
-            "burst: injected in {injected:?}, delivered in {:?}",
-            done - started
-        );
-    }
-    let hub_rate = events as f64 / (done - started).as_secs_f64();
+    let (bare_lat, _) = bare_run(BarePlan::Paced(latency_events, rate), latency_events);
+    let (bare_p50, bare_p99) = summarise(bare_lat);
 
     let mut plain = Vec::new();
     let mut stalled = Vec::new();
-    for _ in 0..PAIRS {
+    for _ in 0..ROUNDS {
         paced(latency_events, rate, |_| inject(&hub));
         plain.push(summarise(rx.recv().unwrap().0));
         // a public client that never reads, for the next run only
@@ -412,15 +477,21 @@ fn main() {
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         v[v.len() / 2]
     };
+    let bare = Stats {
+        rate: median(&bursts, |r| r.0),
+        p50: bare_p50,
+        p99: bare_p99,
+    };
     let hub_stats = Stats {
-        rate: hub_rate,
+        rate: median(&bursts, |r| r.1),
         p50: median(&plain, |r| r.0),
         p99: median(&plain, |r| r.1),
     };
+    let ratio = median(&bursts, |r| r.1 / r.0);
     let (sp50, sp99) = (median(&stalled, |r| r.0), median(&stalled, |r| r.1));
     let rss_end = rss_mib();
 
-    println!("ryzeapi bridge hub benchmark ({backend} log, {events} events burst, {latency_events} events at {rate}/s; latencies: median of {PAIRS} runs each, alternating)");
+    println!("ryzeapi bridge hub benchmark ({backend} log; bursts of {events} events, {latency_events} events at {rate}/s; medians of {ROUNDS} alternating runs each)");
     println!(
         "{:<34} {:>12} {:>10} {:>10}",
         "", "events/s", "p50 ms", "p99 ms"
@@ -439,8 +510,12 @@ fn main() {
     );
     println!();
     println!(
-        "hub rate / bare rate:                 {:.2}  (target >= 0.50)",
-        hub_stats.rate / bare.rate
+        "hub rate / bare rate:                 {ratio:.2}  (target >= 0.50; per round: {})",
+        bursts
+            .iter()
+            .map(|(b, h)| format!("{:.2}", h / b))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!(
         "p99 change with a stalled client:     {:+.1} %  (target < 10 %)",

@@ -61,6 +61,34 @@ fn spawn_pruner(
     });
 }
 
+/// How often the SQLite write-ahead log is folded into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// On SQLite, checkpoints the write-ahead log every [`CHECKPOINT_EVERY`] on a
+/// blocking thread, so that commits (the event log's above all) never do it.
+fn spawn_checkpointer(db: Database) {
+    if db.kind() != DatabaseKind::Sqlite {
+        return;
+    }
+    actix_web::rt::spawn(async move {
+        let mut every = actix_web::rt::time::interval(CHECKPOINT_EVERY);
+        loop {
+            every.tick().await;
+            let db = db.clone();
+            match actix_web::web::block(move || db.checkpoint()).await {
+                Ok(Ok(Some(done))) if done.checkpointed_pages < done.log_pages => log::debug!(
+                    "checkpoint: {} of {} page(s) of the write-ahead log copied (readers hold the rest)",
+                    done.checkpointed_pages,
+                    done.log_pages
+                ),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => log::warn!("checkpoint of the SQLite write-ahead log: {e:#}"),
+                Err(e) => log::warn!("checkpoint of the SQLite write-ahead log: {e}"),
+            }
+        }
+    });
+}
+
 /// A server bound to its port, ready to run.
 pub struct Application {
     port: u16,
@@ -220,6 +248,7 @@ impl Application {
         }
         .start(PUMP_QUEUE)?;
         engine.attach(Arc::new(sink));
+        spawn_checkpointer(db.clone());
         spawn_pruner(
             events.clone(),
             clock.clone(),

@@ -1,7 +1,11 @@
 //! [`EventLog`] on diesel: streams, the durable event log and command results.
 
+use diesel::backend::Backend;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, HasSqlType, Text};
 use ryzeapi_domain::{InstanceId, Timestamp};
 use ryzeapi_ports::{EventLog, LoggedEvent, NewEvent, RepoError, StreamPosition};
 
@@ -17,8 +21,7 @@ fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-#[derive(Insertable, Clone, Copy)]
-#[diesel(table_name = bridge_events)]
+/// One row of `bridge_events`, borrowed from the event it stores.
 struct EventInsert<'a> {
     instance_id: &'a str,
     seq: i64,
@@ -28,32 +31,113 @@ struct EventInsert<'a> {
     created_at: i64,
 }
 
-/// One `INSERT … VALUES (…), (…), …` for SQLite with every value bound.
-fn sqlite_insert<'a>(
+/// `INSERT INTO bridge_events … VALUES (…), (…), …` for `N` rows, every value
+/// bound. Its text depends only on `N`, and `N` is part of its type: with the
+/// sizes of [`chunks`] a connection prepares at most seven such statements
+/// (64, 32, …, 1 rows), once, and finds them again in diesel's statement cache
+/// by type, without rebuilding their text.
+struct InsertEvents<'a, const N: usize> {
+    /// Exactly `N` rows.
     rows: &'a [EventInsert<'a>],
-) -> diesel::query_builder::BoxedSqlQuery<'a, diesel::sqlite::Sqlite, diesel::query_builder::SqlQuery>
+}
+
+/// The statement-cache identity of [`InsertEvents`] for `N` rows.
+struct InsertEventsId<const N: usize>;
+
+impl<const N: usize> QueryId for InsertEvents<'_, N> {
+    type QueryId = InsertEventsId<N>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB, const N: usize> QueryFragment<DB> for InsertEvents<'_, N>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<BigInt>,
+    str: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
 {
-    use diesel::sql_types::{BigInt, Text};
-    let mut sql = String::from(
-        "INSERT INTO bridge_events (instance_id, seq, event_id, event_name, payload, created_at) VALUES ",
-    );
-    for i in 0..rows.len() {
-        if i > 0 {
-            sql.push(',');
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO bridge_events (instance_id, seq, event_id, event_name, payload, created_at) VALUES ",
+        );
+        for (i, row) in self.rows.iter().enumerate() {
+            out.push_sql(if i == 0 { "(" } else { ", (" });
+            out.push_bind_param::<Text, str>(row.instance_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, i64>(&row.seq)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(row.event_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(row.event_name)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(row.payload)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, i64>(&row.created_at)?;
+            out.push_sql(")");
         }
-        sql.push_str("(?, ?, ?, ?, ?, ?)");
+        Ok(())
     }
-    let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
-    for r in rows {
-        query = query
-            .bind::<Text, _>(r.instance_id)
-            .bind::<BigInt, _>(r.seq)
-            .bind::<Text, _>(r.event_id)
-            .bind::<Text, _>(r.event_name)
-            .bind::<Text, _>(r.payload)
-            .bind::<BigInt, _>(r.created_at);
+}
+
+impl<Conn, const N: usize> RunQueryDsl<Conn> for InsertEvents<'_, N> {}
+
+/// Inserts `rows` with the statements of [`InsertEvents`].
+fn insert_events<Conn>(conn: &mut Conn, rows: &[EventInsert<'_>]) -> QueryResult<()>
+where
+    Conn: Connection,
+    Conn::Backend: HasSqlType<Text> + HasSqlType<BigInt>,
+    str: ToSql<Text, Conn::Backend>,
+    i64: ToSql<BigInt, Conn::Backend>,
+{
+    fn run<Conn, const N: usize>(conn: &mut Conn, rows: &[EventInsert<'_>]) -> QueryResult<usize>
+    where
+        Conn: Connection,
+        Conn::Backend: HasSqlType<Text> + HasSqlType<BigInt>,
+        str: ToSql<Text, Conn::Backend>,
+        i64: ToSql<BigInt, Conn::Backend>,
+    {
+        debug_assert_eq!(rows.len(), N);
+        InsertEvents::<N> { rows }.execute(conn)
     }
-    query
+    for chunk in chunks(rows) {
+        match chunk.len() {
+            64 => run::<_, 64>(conn, chunk)?,
+            32 => run::<_, 32>(conn, chunk)?,
+            16 => run::<_, 16>(conn, chunk)?,
+            8 => run::<_, 8>(conn, chunk)?,
+            4 => run::<_, 4>(conn, chunk)?,
+            2 => run::<_, 2>(conn, chunk)?,
+            _ => {
+                // single rows: `chunks` yields no other size
+                for row in chunk {
+                    run::<_, 1>(conn, std::slice::from_ref(row))?;
+                }
+                0
+            }
+        };
+    }
+    Ok(())
+}
+
+/// The largest chunk; smaller ones are its halves down to one row.
+const CHUNK: usize = 64;
+
+/// `rows` cut into chunks of [`CHUNK`] rows, the rest into halves of that
+/// (32, 16, …, 1), so only seven statement texts ever occur.
+fn chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if rows.is_empty() {
+            return None;
+        }
+        let size = if rows.len() >= CHUNK {
+            CHUNK
+        } else {
+            // the largest power of two not above what is left
+            1 << (usize::BITS - 1 - rows.len().leading_zeros())
+        };
+        let (head, tail) = rows.split_at(size);
+        rows = tail;
+        Some(head)
+    })
 }
 
 #[derive(Queryable, Selectable)]
@@ -198,23 +282,9 @@ impl EventLog for DieselRepository {
                         }
                     })
                     .collect();
-                // Backend-specific inserts (the multi-backend connection cannot
-                // express multi-row statements).
                 match &mut **conn {
-                    AnyConnection::Postgresql(pg) => {
-                        for chunk in rows.chunks(500) {
-                            diesel::insert_into(bridge_events::table)
-                                .values(chunk)
-                                .execute(pg)?;
-                        }
-                    }
-                    // SQLite: one plain multi-row statement per 100 rows; the
-                    // query builder's per-statement work would dominate here.
-                    AnyConnection::Sqlite(lite) => {
-                        for chunk in rows.chunks(100) {
-                            sqlite_insert(chunk).execute(lite)?;
-                        }
-                    }
+                    AnyConnection::Postgresql(pg) => insert_events(pg, &rows)?,
+                    AnyConnection::Sqlite(lite) => insert_events(lite, &rows)?,
                 }
                 diesel::update(bridge_streams::table.find(instance))
                     .set(bridge_streams::last_seq.eq(last))
@@ -363,5 +433,29 @@ impl EventLog for DieselRepository {
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
             Err(e) => Err(map_db(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{chunks, CHUNK};
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn chunks_cover_every_row_in_order_with_seven_sizes_at_most() {
+        let mut sizes = BTreeSet::new();
+        for n in 0..=(3 * CHUNK + 5) {
+            let rows: Vec<usize> = (0..n).collect();
+            let joined: Vec<usize> = chunks(&rows).flatten().copied().collect();
+            assert_eq!(joined, rows, "{n} rows");
+            for chunk in chunks(&rows) {
+                assert!(chunk.len().is_power_of_two() && chunk.len() <= CHUNK);
+                sizes.insert(chunk.len());
+            }
+        }
+        assert_eq!(
+            sizes.into_iter().collect::<Vec<_>>(),
+            [1, 2, 4, 8, 16, 32, 64]
+        );
     }
 }

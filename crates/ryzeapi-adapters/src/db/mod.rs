@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::RunQueryDsl as _;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 pub(crate) use connection::AnyConnection;
@@ -69,14 +70,37 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// What a checkpoint of the SQLite write-ahead log found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Pages in the write-ahead log.
+    pub log_pages: u64,
+    /// Of those, pages now also in the database file.
+    pub checkpointed_pages: u64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct CheckpointRow {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    log: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    checkpointed: i32,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct ConnectionSetup;
 
 impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for ConnectionSetup {
     fn on_acquire(&self, conn: &mut AnyConnection) -> Result<(), diesel::r2d2::Error> {
         if let AnyConnection::Sqlite(c) = conn {
+            // Write-ahead log; no connection folds it into the database
+            // file on commit (wal_autocheckpoint = 0): `Database::checkpoint`
+            // does that in the background, so a commit never pays for it. The
+            // log file is cut back to 64 MiB when it restarts.
             c.batch_execute(
-                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; \
+                 PRAGMA journal_size_limit = 67108864;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
         }
@@ -154,6 +178,31 @@ impl Database {
         Ok(applied.len())
     }
 
+    /// On SQLite, copies what the write-ahead log holds into the database
+    /// file without waiting for readers or the writer (a passive
+    /// checkpoint), so that the log can start over; returns how many pages
+    /// the log held and how many of them are now in the database file.
+    /// `None` on Postgres, which needs nothing of the kind.
+    ///
+    /// # Errors
+    /// When no connection can be had or the checkpoint fails.
+    pub fn checkpoint(&self) -> anyhow::Result<Option<Checkpoint>> {
+        if self.kind != DatabaseKind::Sqlite {
+            return Ok(None);
+        }
+        let mut conn = self.pool.get().context("no database connection")?;
+        let AnyConnection::Sqlite(lite) = &mut *conn else {
+            return Ok(None);
+        };
+        let row: CheckpointRow = diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
+            .get_result(lite)
+            .context("checkpoint of the SQLite write-ahead log")?;
+        Ok(Some(Checkpoint {
+            log_pages: u64::try_from(row.log).unwrap_or(0),
+            checkpointed_pages: u64::try_from(row.checkpointed).unwrap_or(0),
+        }))
+    }
+
     /// The repository over this database.
     pub fn repository(&self) -> repository::DieselRepository {
         repository::DieselRepository::new(self.pool.clone())
@@ -161,3 +210,85 @@ impl Database {
 }
 
 pub use repository::DieselRepository;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, clippy::unwrap_used)]
+    use super::SQLITE_MIGRATIONS;
+    use diesel::connection::SimpleConnection as _;
+    use diesel::prelude::*;
+    use diesel_migrations::MigrationHarness as _;
+
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        seq: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        payload: String,
+    }
+
+    #[derive(QueryableByName)]
+    struct Sql {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        sql: String,
+    }
+
+    /// A database with events logged before the log became a rowid table
+    /// keeps them, in order, after the migration; and the new table is one.
+    #[test]
+    fn the_rowid_migration_keeps_the_log() {
+        let dir = std::env::temp_dir().join(format!("ryzeapi-migration-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("folder");
+        let path = dir.join("old.db");
+        let mut conn = SqliteConnection::establish(&path.display().to_string()).expect("open");
+        conn.batch_execute("PRAGMA foreign_keys = ON;")
+            .expect("pragma");
+        for _ in 0..2 {
+            conn.run_next_migration(SQLITE_MIGRATIONS)
+                .expect("earlier migration");
+        }
+        conn.batch_execute(
+            "INSERT INTO accounts VALUES ('a1', 'a', 5, 'd1', 0);
+             INSERT INTO instances (id, account_id, name, token_digest, state, created_at)
+                 VALUES ('i1', 'a1', 'one', 'd2', 'disconnected', 0);
+             INSERT INTO bridge_streams VALUES ('i1', 3, 1, 1, 0, 0);
+             INSERT INTO bridge_events VALUES ('i1', 2, 'e2', 'message.exchange', '{\"n\":2}', 20);
+             INSERT INTO bridge_events VALUES ('i1', 1, 'e1', 'message.exchange', '{\"n\":1}', 10);
+             INSERT INTO bridge_events VALUES ('i1', 3, 'e3', 'message.exchange', '{\"n\":3}', 30);",
+        )
+        .expect("old rows");
+        let applied = conn
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .expect("migrate");
+        assert_eq!(applied.len(), 1, "the rowid migration ran");
+        let rows: Vec<Row> =
+            diesel::sql_query("SELECT seq, payload FROM bridge_events ORDER BY instance_id, seq")
+                .load(&mut conn)
+                .expect("read");
+        assert_eq!(
+            rows,
+            (1..=3)
+                .map(|n| Row {
+                    seq: n,
+                    payload: format!("{{\"n\":{n}}}")
+                })
+                .collect::<Vec<_>>()
+        );
+        let schema: Sql = diesel::sql_query(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'bridge_events'",
+        )
+        .get_result(&mut conn)
+        .expect("schema");
+        assert!(
+            !schema.sql.to_uppercase().contains("WITHOUT ROWID"),
+            "{}",
+            schema.sql
+        );
+        let duplicate = conn.batch_execute(
+            "INSERT INTO bridge_events VALUES ('i1', 3, 'x', 'message.exchange', '{}', 40);",
+        );
+        assert!(duplicate.is_err(), "(instance, seq) is still unique");
+        drop(conn);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

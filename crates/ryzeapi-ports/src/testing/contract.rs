@@ -400,6 +400,7 @@ macro_rules! event_log_contract {
     ($make:expr) => {
         $crate::event_log_contract!(@each $make;
             streams_number_events_per_instance,
+            large_mixed_batches_are_stored_whole_and_in_order,
             only_instances_with_a_stream_are_logged,
             reading_resumes_after_a_sequence_number,
             acks_are_cumulative_and_bounded,
@@ -479,6 +480,45 @@ pub mod events {
         assert_eq!(stored.len(), 3);
         assert_eq!(stored[0].event, batch[0], "the event comes back as given");
         assert_eq!(stored[1].event, batch[2]);
+    }
+
+    /// A batch larger than any statement an adapter may cut it into, with two
+    /// instances interleaved, comes back whole: every number in order, every
+    /// field as given.
+    pub fn large_mixed_batches_are_stored_whole_and_in_order(store: &dyn Store) {
+        setup(store);
+        store.open_stream(&id("i1"), NOW).expect("open");
+        store.open_stream(&id("i2"), NOW).expect("open");
+        let batch: Vec<NewEvent> = (1..=300)
+            .map(|n| {
+                let instance = if n % 3 == 0 { "i2" } else { "i1" };
+                event(instance, n, i64::from(n))
+            })
+            .collect();
+        let seqs = store.append(&batch).expect("append");
+        let (mut next1, mut next2) = (0, 0);
+        for (event, seq) in batch.iter().zip(&seqs) {
+            let counter = if event.instance_id.as_str() == "i1" {
+                &mut next1
+            } else {
+                &mut next2
+            };
+            *counter += 1;
+            assert_eq!(*seq, Some(*counter), "{}", event.event_id);
+        }
+        assert_eq!((next1, next2), (200, 100));
+        for (instance, count) in [("i1", 200), ("i2", 100)] {
+            let stored = store.read_after(&id(instance), 0, 1_000).expect("read");
+            let given: Vec<&NewEvent> = batch
+                .iter()
+                .filter(|e| e.instance_id.as_str() == instance)
+                .collect();
+            assert_eq!(stored.len(), count);
+            for (n, (logged, original)) in stored.iter().zip(given).enumerate() {
+                assert_eq!(logged.seq, n as u64 + 1);
+                assert_eq!(&logged.event, original);
+            }
+        }
     }
 
     /// Instances without a stream are skipped, not refused.

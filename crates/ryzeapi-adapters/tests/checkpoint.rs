@@ -1,0 +1,95 @@
+//! The SQLite write-ahead log is folded into the database file by
+//! `Database::checkpoint`, not by the commits themselves.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use ryzeapi_adapters::testing::TestDatabase;
+use ryzeapi_adapters::Database;
+use ryzeapi_domain::{
+    Account, AccountId, ConnectionState, Instance, InstanceId, InstanceName, Timestamp,
+    WebsocketConfig,
+};
+use ryzeapi_ports::{AccountRepository, EventLog, InstanceRepository, NewEvent, TokenDigest};
+
+/// Appends `count` events of about 1 KiB to a fresh stream.
+fn write_events(db: &Database, count: u32) {
+    let repo = db.repository();
+    let account = Account {
+        id: AccountId::new("acc1"),
+        name: "a".into(),
+        max_instances: 1,
+        created_at: Timestamp::from_millis(0),
+    };
+    repo.create_account(&account, &TokenDigest::from_hex("00"))
+        .unwrap();
+    let instance = Instance {
+        id: InstanceId::new("i1"),
+        account_id: account.id,
+        name: InstanceName::parse("one").unwrap(),
+        state: ConnectionState::Disconnected,
+        websocket: WebsocketConfig::parse(false, &[], false).unwrap(),
+        created_at: Timestamp::from_millis(0),
+    };
+    repo.create_instance(&instance, &TokenDigest::from_hex("01"), 1)
+        .unwrap();
+    repo.open_stream(&instance.id, Timestamp::from_millis(0))
+        .unwrap();
+    let events: Vec<NewEvent> = (0..count)
+        .map(|n| NewEvent {
+            instance_id: instance.id.clone(),
+            event_id: format!("ev{n}"),
+            name: "message.exchange".into(),
+            payload: format!(r#"{{"n":{n},"text":"{}"}}"#, "x".repeat(1_000)),
+            created_at: Timestamp::from_millis(i64::from(n)),
+        })
+        .collect();
+    for batch in events.chunks(100) {
+        repo.append(batch).unwrap();
+    }
+}
+
+#[test]
+fn commits_leave_the_write_ahead_log_to_the_checkpoint() {
+    let test = TestDatabase::sqlite();
+    let db = test.connect();
+    // 3,000 events of about 1 KiB: well past the 1,000 pages after which
+    // SQLite's default folds the log on commit; a log that still holds more
+    // than that shows that no commit did
+    write_events(&db, 3_000);
+    let first = db.checkpoint().unwrap().expect("SQLite checkpoints");
+    assert!(
+        first.log_pages >= 1_000,
+        "every commit since the start is still in the log: {first:?}"
+    );
+    assert_eq!(
+        first.checkpointed_pages, first.log_pages,
+        "nothing else was using the database, so all of it was copied"
+    );
+    // the log starts over after a complete checkpoint
+    let repo = db.repository();
+    repo.append(&[NewEvent {
+        instance_id: InstanceId::new("i1"),
+        event_id: "last".into(),
+        name: "message.exchange".into(),
+        payload: "{}".into(),
+        created_at: Timestamp::from_millis(5_000),
+    }])
+    .unwrap();
+    let second = db.checkpoint().unwrap().expect("SQLite checkpoints");
+    assert!(
+        second.log_pages < first.log_pages / 10,
+        "the log restarted: {second:?} after {first:?}"
+    );
+    assert_eq!(
+        repo.read_after(&InstanceId::new("i1"), 0, 10_000)
+            .unwrap()
+            .len(),
+        3_001,
+        "everything is there after the checkpoints"
+    );
+}
+
+#[test]
+fn postgres_needs_no_checkpoint() {
+    let test = TestDatabase::postgres();
+    assert_eq!(test.connect().checkpoint().unwrap(), None);
+}
