@@ -7,14 +7,17 @@
 //!    through the pump, the durable log (SQLite by default; set
 //!    `BENCH_DATABASE_URL=postgres://...` for Postgres) and the bridge hub,
 //!    until the bridge client has them all; the bare loop builds N frames with
-//!    the same code and sends them from an actix-ws handler; three rounds
+//!    the same code and sends them from an actix-ws handler; five rounds
 //!    each, alternating, and the medians are reported;
 //! 2. latency at a fixed rate (p50/p99 from injection to receipt), hub and bare;
-//! 3. the same latency run with a public client attached that never reads;
-//!    runs 2 and 3 alternate three times and the medians are reported.
+//! 3. the same latency run with a public client attached that never reads
+//!    (and has a tiny receive buffer, so the server feels it stall at once);
+//!    runs 2 and 3 alternate ten times (ABBA order, random pauses) and the
+//!    latencies of each side are pooled (10,000 samples by default) before
+//!    p50 and p99 are taken.
 //!
 //! Settings: `BENCH_EVENTS` (default 20000), `BENCH_RATE` (events/s, default
-//! 2000), `BENCH_LATENCY_EVENTS` (default 4000).
+//! 2000), `BENCH_LATENCY_EVENTS` (per paced run, default 1000).
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, missing_docs)]
 
 use std::net::{TcpListener, TcpStream};
@@ -174,6 +177,20 @@ fn connect(addr: &str, path: &str, bearer: Option<&str>) -> tungstenite::WebSock
     }
     let stream = TcpStream::connect(addr).unwrap();
     stream.set_nodelay(true).unwrap();
+    tungstenite::client(request, stream).expect("handshake").0
+}
+
+/// A public client that never reads, with a receive buffer of a few KiB, so
+/// that the server feels it stall after a few frames (not after the
+/// megabytes loopback buffers would otherwise take in).
+fn connect_stalled(addr: &str, path: &str) -> tungstenite::WebSocket<TcpStream> {
+    use tungstenite::client::IntoClientRequest as _;
+    let target: std::net::SocketAddr = addr.parse().unwrap();
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&target.into()).unwrap();
+    let stream: TcpStream = socket.into();
+    let request = format!("ws://{addr}{path}").into_client_request().unwrap();
     tungstenite::client(request, stream).expect("handshake").0
 }
 
@@ -394,7 +411,7 @@ fn inject(hub: &Hub) {
 fn main() {
     let events = env_usize("BENCH_EVENTS", 20_000);
     let rate = env_usize("BENCH_RATE", 2_000);
-    let latency_events = env_usize("BENCH_LATENCY_EVENTS", 4_000);
+    let latency_events = env_usize("BENCH_LATENCY_EVENTS", 1_000);
     let dir = std::env::temp_dir().join(format!("ryzeapi-bench-{}", std::process::id()));
     let url = std::env::var("BENCH_DATABASE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}", dir.join("bench.db").display()));
@@ -418,8 +435,9 @@ fn main() {
     // runs alternating without and with a stalled public client, so slow
     // drifts of the machine hit both sides alike.
     const ROUNDS: usize = 5;
+    const PAIRS: usize = 10;
     let mut sizes = vec![events; ROUNDS];
-    sizes.extend(std::iter::repeat_n(latency_events, 2 * ROUNDS));
+    sizes.extend(std::iter::repeat_n(latency_events, 2 * PAIRS + 1));
     thread::Builder::new()
         .name("bench-bridge".into())
         .spawn(move || read_frames(ws, sizes, tx))
@@ -455,22 +473,56 @@ fn main() {
     let (bare_lat, _) = bare_run(BarePlan::Paced(latency_events, rate), latency_events);
     let (bare_p50, bare_p99) = summarise(bare_lat);
 
+    // latencies of every paced run, pooled per side: the tail of 10 x 1,000
+    // samples, alternating every half second, is far steadier than any
+    // single run's
     let mut plain = Vec::new();
     let mut stalled = Vec::new();
-    for _ in 0..ROUNDS {
+    let verbose = std::env::var("BENCH_VERBOSE").is_ok();
+    // first a paced run that is not counted: the bursts left the log and
+    // the write-ahead log large, and the first checkpoints after them are
+    // not part of either side's picture
+    thread::sleep(Duration::from_secs(1));
+    paced(latency_events, rate, |_| inject(&hub));
+    rx.recv().unwrap();
+    // Pairs run in ABBA order (without/with, then with/without), each run
+    // after a pause of 100-300 ms drawn at random, so that nothing periodic
+    // in the server (checkpoints every 500 ms, heartbeats) lines up with
+    // one side.
+    let mut seed = now_nanos() as u64 | 1;
+    let mut pause = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        thread::sleep(Duration::from_millis(100 + seed % 200));
+    };
+    let mut run = |with_stalled_client: bool| {
+        // a public client that never reads, for this run only
+        let client = with_stalled_client
+            .then(|| connect_stalled(&hub.addr, &format!("/ws/bench?token={}", hub.account_token)));
+        pause();
         paced(latency_events, rate, |_| inject(&hub));
-        plain.push(summarise(rx.recv().unwrap().0));
-        // a public client that never reads, for the next run only
-        let client = connect(
-            &hub.addr,
-            &format!("/ws/bench?token={}", hub.account_token),
-            None,
-        );
-        thread::sleep(Duration::from_millis(200));
-        paced(latency_events, rate, |_| inject(&hub));
-        stalled.push(summarise(rx.recv().unwrap().0));
+        let latencies = rx.recv().unwrap().0;
         drop(client);
-        thread::sleep(Duration::from_millis(200));
+        latencies
+    };
+    for pair in 0..PAIRS {
+        let (without, with) = if pair % 2 == 0 {
+            let without = run(false);
+            (without, run(true))
+        } else {
+            let with = run(true);
+            (run(false), with)
+        };
+        if verbose {
+            let (a, b) = (summarise(without.clone()), summarise(with.clone()));
+            println!(
+                "paced: p50/p99 without {:.3}/{:.3} ms, with a stalled client {:.3}/{:.3} ms",
+                a.0, a.1, b.0, b.1
+            );
+        }
+        plain.extend(without);
+        stalled.extend(with);
     }
     let median = |runs: &[(f64, f64)], pick: fn(&(f64, f64)) -> f64| {
         let mut v: Vec<f64> = runs.iter().map(pick).collect();
@@ -482,16 +534,25 @@ fn main() {
         p50: bare_p50,
         p99: bare_p99,
     };
+    let (hub_p50, hub_p99) = summarise(plain);
     let hub_stats = Stats {
         rate: median(&bursts, |r| r.1),
-        p50: median(&plain, |r| r.0),
-        p99: median(&plain, |r| r.1),
+        p50: hub_p50,
+        p99: hub_p99,
     };
     let ratio = median(&bursts, |r| r.1 / r.0);
-    let (sp50, sp99) = (median(&stalled, |r| r.0), median(&stalled, |r| r.1));
+    let (sp50, sp99) = summarise(stalled);
     let rss_end = rss_mib();
+    // how many stalled clients the public hub dropped (one per paced run
+    // with a stalled client, if the hub dropped each of them)
+    let health: Value = ureq::get(&format!("http://{}/health", hub.addr))
+        .call()
+        .ok()
+        .and_then(|mut r| r.body_mut().read_json().ok())
+        .unwrap_or(Value::Null);
+    let dropped = health["events"]["publicDroppedSlow"].as_u64().unwrap_or(0);
 
-    println!("ryzeapi bridge hub benchmark ({backend} log; bursts of {events} events, {latency_events} events at {rate}/s; medians of {ROUNDS} alternating runs each)");
+    println!("ryzeapi bridge hub benchmark ({backend} log; bursts of {events} events, {latency_events} events at {rate}/s; {ROUNDS} alternating bursts and {PAIRS} alternating paced runs each; rates: medians, latencies: pooled)");
     println!(
         "{:<34} {:>12} {:>10} {:>10}",
         "", "events/s", "p50 ms", "p99 ms"
@@ -521,6 +582,7 @@ fn main() {
         "p99 change with a stalled client:     {:+.1} %  (target < 10 %)",
         (sp99 / hub_stats.p99 - 1.0) * 100.0
     );
+    println!("stalled public clients dropped by the hub: {dropped} of {PAIRS}");
     println!("process RSS: {rss_start:.0} MiB at start, {rss_end:.0} MiB at the end");
     let _ = std::fs::remove_dir_all(&dir);
     std::process::exit(0);

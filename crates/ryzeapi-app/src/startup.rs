@@ -225,7 +225,7 @@ impl Application {
 
         let stats = Arc::new(HubStats::default());
         let hubs = Hubs {
-            public: PublicHub::start(stats.clone(), settings.public_ws_queue),
+            public: PublicHub::new(stats.clone(), settings.public_ws_queue),
             bridge: BridgeHub::new(stats.clone(), BRIDGE_TAIL),
             stats: stats.clone(),
         };

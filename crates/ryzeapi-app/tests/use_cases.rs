@@ -76,7 +76,7 @@ fn world() -> World {
         engine: Arc::new(MemoryEngine::new(clock.clone())),
         dev_engine: None,
         hubs: Hubs {
-            public: PublicHub::start(stats.clone(), 8),
+            public: PublicHub::new(stats.clone(), 8),
             bridge: BridgeHub::new(stats.clone(), 16),
             stats,
         },

@@ -1,14 +1,14 @@
 //! The public hub: fan-out of events to `/ws/:instance` clients.
 //!
-//! One task owns the subscriber lists; everyone else talks to it through a
-//! command channel. Each client has its own bounded queue; the hub offers a
-//! frame with `try_send` and never waits for a client. A client whose queue
+//! The subscriber lists sit behind one mutex, held only to walk them; the
+//! pump publishes from its own thread. Each client has its own bounded queue;
+//! the hub offers a frame with `try_send` and never waits for a client. A client whose queue
 //! is full is dropped (its queue closed, the reason recorded) — the event
 //! still reaches every other client.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytestring::ByteString;
 use ryzeapi_domain::WebsocketConfig;
@@ -61,18 +61,11 @@ struct Subscriber {
 }
 
 impl Subscriber {
-    fn close(self, reason: DropReason) {
+    fn close(&self, reason: DropReason) {
+        // Recorded before the subscriber (and with it `tx`, which closes the
+        // client's queue) is dropped by the caller.
         self.reason.store(reason as u8, Ordering::Relaxed);
-        // dropping `tx` closes the client's queue
     }
-}
-
-enum Cmd {
-    Register(String, Subscriber),
-    Unregister(String, u64),
-    Publish(String, PublishEvent),
-    Reconfigure(String, WebsocketConfig),
-    CloseInstance(String),
 }
 
 /// A client's end: its queue and why it was closed.
@@ -94,30 +87,26 @@ impl Subscription {
 /// Handle to the public hub (cheap to clone, usable from any thread).
 #[derive(Clone)]
 pub struct PublicHub {
-    tx: mpsc::UnboundedSender<Cmd>,
+    /// Subscribers by instance id; an instance without clients has no entry.
+    instances: Arc<Mutex<HashMap<String, Vec<Subscriber>>>>,
     next_id: Arc<AtomicU64>,
     capacity: usize,
-    /// Instances with at least one client, so publishers can skip the rest.
-    watched: Arc<RwLock<HashSet<String>>>,
+    stats: Arc<HubStats>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl PublicHub {
-    /// Starts the hub's task on the current runtime.
-    pub fn start(stats: Arc<HubStats>, capacity: usize) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let watched = Arc::new(RwLock::new(HashSet::new()));
-        actix_web::rt::spawn(run(rx, stats, watched.clone()));
+    /// A hub whose clients each have a queue of `capacity` frames.
+    pub fn new(stats: Arc<HubStats>, capacity: usize) -> Self {
         Self {
-            tx,
+            instances: Arc::new(Mutex::new(HashMap::new())),
             next_id: Arc::new(AtomicU64::new(1)),
-            capacity,
-            watched,
+            capacity: capacity.max(1),
+            stats,
         }
-    }
-
-    fn send(&self, cmd: Cmd) {
-        // The hub lives as long as the server; a send after shutdown is moot.
-        let _ = self.tx.send(cmd);
     }
 
     /// Registers a client of `instance_id` with the instance's settings.
@@ -125,20 +114,16 @@ impl PublicHub {
         let (tx, rx) = mpsc::channel(self.capacity);
         let reason = Arc::new(AtomicU8::new(0));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.watched
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(instance_id.to_owned());
-        self.send(Cmd::Register(
-            instance_id.to_owned(),
-            Subscriber {
+        lock(&self.instances)
+            .entry(instance_id.to_owned())
+            .or_default()
+            .push(Subscriber {
                 id,
                 events: config.events.clone(),
                 media_base64: config.media_base64,
                 tx,
                 reason: reason.clone(),
-            },
-        ));
+            });
         Subscription {
             id,
             frames: rx,
@@ -148,109 +133,190 @@ impl PublicHub {
 
     /// Removes a client.
     pub fn unsubscribe(&self, instance_id: &str, id: u64) {
-        self.send(Cmd::Unregister(instance_id.to_owned(), id));
+        let mut instances = lock(&self.instances);
+        if let Some(subs) = instances.get_mut(instance_id) {
+            subs.retain(|s| s.id != id);
+            if subs.is_empty() {
+                instances.remove(instance_id);
+            }
+        }
     }
 
     /// Whether the instance has clients (events of others need not be built).
     pub fn is_watched(&self, instance_id: &str) -> bool {
-        self.watched
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains(instance_id)
+        lock(&self.instances).contains_key(instance_id)
     }
 
-    /// Offers an event to the instance's clients.
-    pub fn publish(&self, instance_id: &str, event: PublishEvent) {
-        self.send(Cmd::Publish(instance_id.to_owned(), event));
+    /// Offers events to their instances' clients, in order. Never waits: a
+    /// frame goes into each client's queue with `try_send`, and a client
+    /// whose queue is full is dropped — the others still get the event.
+    pub fn publish(&self, events: Vec<(String, PublishEvent)>) {
+        if events.is_empty() {
+            return;
+        }
+        let mut instances = lock(&self.instances);
+        for (instance, event) in events {
+            let Some(subs) = instances.get_mut(&instance) else {
+                continue;
+            };
+            subs.retain(|sub| {
+                if !sub.events.is_empty() && !sub.events.contains(&event.name) {
+                    return true;
+                }
+                let frame = match (&event.without_media, sub.media_base64) {
+                    (Some(stripped), false) => stripped.clone(),
+                    _ => event.full.clone(),
+                };
+                match sub.tx.try_send(frame) {
+                    Ok(()) => true,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        HubStats::incr(&self.stats.public_dropped_slow);
+                        log::warn!(
+                            "public socket client {} of instance {instance} dropped: not reading fast enough",
+                            sub.id
+                        );
+                        sub.close(DropReason::Slow);
+                        false
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => false,
+                }
+            });
+            if subs.is_empty() {
+                instances.remove(&instance);
+            }
+        }
     }
 
     /// Applies new settings: filters change, or every client goes when disabled.
     pub fn reconfigure(&self, instance_id: &str, config: &WebsocketConfig) {
-        self.send(Cmd::Reconfigure(instance_id.to_owned(), config.clone()));
+        let mut instances = lock(&self.instances);
+        if config.enabled {
+            for sub in instances.get_mut(instance_id).into_iter().flatten() {
+                sub.events.clone_from(&config.events);
+                sub.media_base64 = config.media_base64;
+            }
+        } else {
+            for sub in instances.remove(instance_id).unwrap_or_default() {
+                sub.close(DropReason::Disabled);
+            }
+        }
     }
 
     /// Drops every client of a deleted instance.
     pub fn close_instance(&self, instance_id: &str) {
-        self.send(Cmd::CloseInstance(instance_id.to_owned()));
+        let removed = lock(&self.instances).remove(instance_id);
+        for sub in removed.unwrap_or_default() {
+            sub.close(DropReason::Deleted);
+        }
     }
 }
 
-async fn run(
-    mut rx: mpsc::UnboundedReceiver<Cmd>,
-    stats: Arc<HubStats>,
-    watched: Arc<RwLock<HashSet<String>>>,
-) {
-    let mut instances: HashMap<String, Vec<Subscriber>> = HashMap::new();
-    while let Some(cmd) = rx.recv().await {
-        let touched = match &cmd {
-            Cmd::Register(i, _)
-            | Cmd::Unregister(i, _)
-            | Cmd::Publish(i, _)
-            | Cmd::Reconfigure(i, _)
-            | Cmd::CloseInstance(i) => i.clone(),
-        };
-        match cmd {
-            Cmd::Register(instance, sub) => instances.entry(instance).or_default().push(sub),
-            Cmd::Unregister(instance, id) => {
-                if let Some(subs) = instances.get_mut(&instance) {
-                    subs.retain(|s| s.id != id);
-                    if subs.is_empty() {
-                        instances.remove(&instance);
-                    }
-                }
-            }
-            Cmd::Publish(instance, event) => {
-                let Some(subs) = instances.get_mut(&instance) else {
-                    continue;
-                };
-                let mut kept = Vec::with_capacity(subs.len());
-                for sub in subs.drain(..) {
-                    if !sub.events.is_empty() && !sub.events.contains(&event.name) {
-                        kept.push(sub);
-                        continue;
-                    }
-                    let frame = match (&event.without_media, sub.media_base64) {
-                        (Some(stripped), false) => stripped.clone(),
-                        _ => event.full.clone(),
-                    };
-                    match sub.tx.try_send(frame) {
-                        Ok(()) => kept.push(sub),
-                        Err(mpsc::error::TrySendError::Full(_)) => {
-                            HubStats::incr(&stats.public_dropped_slow);
-                            log::warn!("public socket client {} of instance {instance} dropped: not reading fast enough", sub.id);
-                            sub.close(DropReason::Slow);
-                        }
-                        Err(mpsc::error::TrySendError::Closed(_)) => {}
-                    }
-                }
-                *subs = kept;
-            }
-            Cmd::Reconfigure(instance, config) => {
-                if let Some(subs) = instances.get_mut(&instance) {
-                    if config.enabled {
-                        for sub in subs.iter_mut() {
-                            sub.events.clone_from(&config.events);
-                            sub.media_base64 = config.media_base64;
-                        }
-                    } else {
-                        for sub in subs.drain(..) {
-                            sub.close(DropReason::Disabled);
-                        }
-                    }
-                }
-            }
-            Cmd::CloseInstance(instance) => {
-                for sub in instances.remove(&instance).unwrap_or_default() {
-                    sub.close(DropReason::Deleted);
-                }
-            }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(events: &[&str], media_base64: bool) -> WebsocketConfig {
+        WebsocketConfig {
+            enabled: true,
+            events: events.iter().map(|e| (*e).to_owned()).collect(),
+            media_base64,
         }
-        if instances.get(&touched).is_none_or(Vec::is_empty) {
-            instances.remove(&touched);
-            watched
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&touched);
+    }
+
+    fn event(name: &str, n: u32, media: bool) -> (String, PublishEvent) {
+        (
+            "i1".to_owned(),
+            PublishEvent {
+                name: name.to_owned(),
+                full: ByteString::from(format!("{name} {n} full")),
+                without_media: media.then(|| ByteString::from(format!("{name} {n} stripped"))),
+            },
+        )
+    }
+
+    fn drain(sub: &mut Subscription) -> Vec<String> {
+        let mut got = Vec::new();
+        while let Ok(frame) = sub.frames.try_recv() {
+            got.push(frame.to_string());
         }
+        got
+    }
+
+    #[test]
+    fn filters_and_media_are_per_client() {
+        let hub = PublicHub::new(Arc::new(HubStats::default()), 8);
+        let mut all = hub.subscribe("i1", &config(&[], true));
+        let mut statuses = hub.subscribe("i1", &config(&["message.status"], false));
+        let mut other = hub.subscribe("i2", &config(&[], false));
+        hub.publish(vec![
+            event("message.exchange", 1, true),
+            event("message.status", 2, false),
+        ]);
+        assert_eq!(
+            drain(&mut all),
+            ["message.exchange 1 full", "message.status 2 full"]
+        );
+        assert_eq!(drain(&mut statuses), ["message.status 2 full"]);
+        assert!(
+            drain(&mut other).is_empty(),
+            "another instance's clients get nothing"
+        );
+
+        let mut stripped = hub.subscribe("i1", &config(&[], false));
+        hub.publish(vec![event("message.exchange", 3, true)]);
+        assert_eq!(drain(&mut stripped), ["message.exchange 3 stripped"]);
+    }
+
+    #[test]
+    fn a_full_queue_drops_that_client_only() {
+        let stats = Arc::new(HubStats::default());
+        let hub = PublicHub::new(stats.clone(), 2);
+        let mut slow = hub.subscribe("i1", &config(&[], false));
+        let mut fast = hub.subscribe("i1", &config(&[], false));
+        for n in 1..=3 {
+            hub.publish(vec![event("message.exchange", n, false)]);
+            drain(&mut fast);
+        }
+        assert_eq!(slow.reason(), DropReason::Slow);
+        assert_eq!(
+            drain(&mut slow).len(),
+            2,
+            "what was queued can still be written"
+        );
+        assert!(slow.frames.try_recv().is_err(), "then the queue is closed");
+        assert_eq!(stats.public_dropped_slow.load(Ordering::Relaxed), 1);
+        hub.publish(vec![event("message.exchange", 4, false)]);
+        assert_eq!(drain(&mut fast), ["message.exchange 4 full"]);
+        assert!(hub.is_watched("i1"));
+    }
+
+    #[test]
+    fn disabling_deleting_and_leaving_close_the_queues() {
+        let hub = PublicHub::new(Arc::new(HubStats::default()), 8);
+        let mut a = hub.subscribe("i1", &config(&[], false));
+        let b = hub.subscribe("i2", &config(&[], false));
+        let c = hub.subscribe("i3", &config(&[], false));
+        assert!(hub.is_watched("i1") && hub.is_watched("i2") && hub.is_watched("i3"));
+
+        hub.reconfigure("i1", &config(&["message.status"], false));
+        hub.publish(vec![event("message.exchange", 1, false)]);
+        assert!(drain(&mut a).is_empty(), "the new filter applies");
+        assert_eq!(a.reason(), DropReason::None);
+        hub.reconfigure(
+            "i1",
+            &WebsocketConfig {
+                enabled: false,
+                ..WebsocketConfig::default()
+            },
+        );
+        assert_eq!(a.reason(), DropReason::Disabled);
+        assert!(!hub.is_watched("i1"));
+
+        hub.close_instance("i2");
+        assert_eq!(b.reason(), DropReason::Deleted);
+        assert!(!hub.is_watched("i2"));
+
+        hub.unsubscribe("i3", c.id);
+        assert!(!hub.is_watched("i3"), "the last client left");
     }
 }

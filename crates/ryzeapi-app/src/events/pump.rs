@@ -1,11 +1,14 @@
-//! The pump: takes the engine's events, offers them to public clients, writes
-//! them to the durable log (for instances with an integration) and only then
-//! offers them to the bridge.
+//! The pump: takes the engine's events, writes them to the durable log (for
+//! instances with an integration) and only then offers them to the bridge;
+//! public clients get them too.
 //!
 //! It runs on two threads of its own (building; writing and offering) and
-//! works in batches (one log transaction per batch). The engine hands events over through a bounded queue: when the
-//! server is behind, the engine waits — nothing is dropped. A failed log write
-//! is retried until it succeeds.
+//! works in batches (one log transaction per batch). The building thread
+//! hands each batch to the writing thread first and serves public clients
+//! after, so their fan-out never delays the durable path. The engine hands
+//! events over through a bounded queue: when the server is behind, the
+//! engine waits — nothing is dropped. A failed log write is retried until it
+//! succeeds.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
@@ -93,11 +96,14 @@ impl Pump {
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
             }
-            let to_log = self.prepare(batch);
+            let (to_log, to_publish) = self.prepare(batch);
             if !to_log.is_empty() && writer.send(to_log).is_err() {
                 log::error!("event pump: the log writer stopped");
                 return;
             }
+            // Public clients after the durable path: their fan-out never
+            // delays the hand-over to the log writer.
+            self.public.publish(to_publish);
         }
     }
 
@@ -129,14 +135,16 @@ impl Pump {
         found
     }
 
-    /// Envelopes, state updates and public fan-out; returns what to log.
-    fn prepare(&self, batch: Vec<EngineEvent>) -> Vec<NewEvent> {
+    /// Envelopes and state updates; returns what to log and what to publish
+    /// to public clients (only for instances that have some).
+    fn prepare(&self, batch: Vec<EngineEvent>) -> (Vec<NewEvent>, Vec<(String, PublishEvent)>) {
         let received = u64::try_from(batch.len()).unwrap_or(u64::MAX);
         self.stats
             .events_received
             .fetch_add(received, std::sync::atomic::Ordering::Relaxed);
         let mut instances = HashMap::new();
         let mut to_log = Vec::with_capacity(batch.len());
+        let mut to_publish = Vec::new();
         for event in batch {
             let Some(instance) = self.lookup(&mut instances, &event.instance) else {
                 log::debug!(
@@ -160,14 +168,14 @@ impl Pump {
                 &self.base_url,
             );
             if self.public.is_watched(instance.id.as_str()) {
-                self.public.publish(
-                    instance.id.as_str(),
+                to_publish.push((
+                    instance.id.as_str().to_owned(),
                     PublishEvent {
                         name: event.name.clone(),
                         full: full.as_str().into(),
                         without_media: without_media.map(Into::into),
                     },
-                );
+                ));
             }
             to_log.push(NewEvent {
                 instance_id: instance.id.clone(),
@@ -177,7 +185,7 @@ impl Pump {
                 created_at: event.at,
             });
         }
-        to_log
+        (to_log, to_publish)
     }
 
     /// Writes a batch to the log (retrying until it is stored), then offers
