@@ -124,6 +124,45 @@ fn print_cpu_per_event(
     );
 }
 
+/// The 99th percentile of the pooled samples of the chosen runs.
+fn pooled_p99(runs: &[Vec<f64>], chosen: &[usize]) -> f64 {
+    let mut pooled: Vec<f64> = chosen
+        .iter()
+        .flat_map(|&i| runs[i].iter().copied())
+        .collect();
+    let rank = ((pooled.len() - 1) as f64 * 0.99).round() as usize;
+    *pooled
+        .select_nth_unstable_by(rank, |a, b| a.partial_cmp(b).unwrap())
+        .1
+}
+
+/// How sure the p99 comparison is: a 95 % bootstrap interval of the pooled
+/// p99 change (%), resampling whole pairs of runs, and each pair's own
+/// p99 change (%).
+fn p99_change_spread(plain: &[Vec<f64>], stalled: &[Vec<f64>]) -> ((f64, f64), Vec<f64>) {
+    let pairs = plain.len();
+    let change =
+        |chosen: &[usize]| (pooled_p99(stalled, chosen) / pooled_p99(plain, chosen) - 1.0) * 100.0;
+    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut draws: Vec<f64> = (0..1000)
+        .map(|_| {
+            let chosen: Vec<usize> = (0..pairs)
+                .map(|_| (next() % pairs as u64) as usize)
+                .collect();
+            change(&chosen)
+        })
+        .collect();
+    draws.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let per_pair = (0..pairs).map(|i| change(&[i])).collect();
+    ((draws[25], draws[974]), per_pair)
+}
+
 /// A client that reads rounds of `sizes[i]` event frames, acknowledging as it
 /// goes, and reports each round's latencies (ms) and the instant it ended.
 fn read_frames(
@@ -516,14 +555,18 @@ fn main() {
         };
         if verbose {
             let (a, b) = (summarise(without.clone()), summarise(with.clone()));
+            let max = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
             println!(
-                "paced: p50/p99 without {:.3}/{:.3} ms, with a stalled client {:.3}/{:.3} ms",
-                a.0, a.1, b.0, b.1
+                "paced: p50/p99/max without {:.3}/{:.3}/{:.1} ms, with a stalled client {:.3}/{:.3}/{:.1} ms",
+                a.0, a.1, max(&without), b.0, b.1, max(&with)
             );
         }
-        plain.extend(without);
-        stalled.extend(with);
+        plain.push(without);
+        stalled.push(with);
     }
+    let (p99_interval, pair_changes) = p99_change_spread(&plain, &stalled);
+    let plain: Vec<f64> = plain.concat();
+    let stalled: Vec<f64> = stalled.concat();
     let median = |runs: &[(f64, f64)], pick: fn(&(f64, f64)) -> f64| {
         let mut v: Vec<f64> = runs.iter().map(pick).collect();
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -551,6 +594,9 @@ fn main() {
         .and_then(|mut r| r.body_mut().read_json().ok())
         .unwrap_or(Value::Null);
     let dropped = health["events"]["publicDroppedSlow"].as_u64().unwrap_or(0);
+    if std::env::var("BENCH_VERBOSE").is_ok() {
+        println!("/health events: {}", health["events"]);
+    }
 
     println!("ryzeapi bridge hub benchmark ({backend} log; bursts of {events} events, {latency_events} events at {rate}/s; {ROUNDS} alternating bursts and {PAIRS} alternating paced runs each; rates: medians, latencies: pooled)");
     println!(
@@ -581,6 +627,14 @@ fn main() {
     println!(
         "p99 change with a stalled client:     {:+.1} %  (target < 10 %)",
         (sp99 / hub_stats.p99 - 1.0) * 100.0
+    );
+    let mut sorted_changes = pair_changes.clone();
+    sorted_changes.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "  95 % bootstrap interval over the pairs: {:+.1} % to {:+.1} %; median of the {PAIRS} pairs' own changes: {:+.1} %",
+        p99_interval.0,
+        p99_interval.1,
+        sorted_changes[sorted_changes.len() / 2]
     );
     println!("stalled public clients dropped by the hub: {dropped} of {PAIRS}");
     println!("process RSS: {rss_start:.0} MiB at start, {rss_end:.0} MiB at the end");

@@ -105,6 +105,9 @@ pub struct Settings {
     pub bridge_max_frame_bytes: usize,
     /// Frames queued per public socket client before it is dropped as too slow.
     pub public_ws_queue: usize,
+    /// Kernel send buffer of every accepted connection, bytes (0: the
+    /// operating system's own, growing to several MiB).
+    pub tcp_send_buffer_bytes: usize,
 }
 
 impl Default for Settings {
@@ -143,6 +146,7 @@ impl Default for Settings {
             bridge_window: 1024,
             bridge_max_frame_bytes: 1024 * 1024,
             public_ws_queue: 256,
+            tcp_send_buffer_bytes: 128 * 1024,
         }
     }
 }
@@ -246,6 +250,11 @@ impl Settings {
         anyhow::ensure!(
             (1..=100_000).contains(&self.public_ws_queue),
             "PUBLIC_WS_QUEUE must be between 1 and 100000"
+        );
+        anyhow::ensure!(
+            self.tcp_send_buffer_bytes == 0
+                || (4096..=64 * 1024 * 1024).contains(&self.tcp_send_buffer_bytes),
+            "TCP_SEND_BUFFER_BYTES must be 0 (the system's default) or between 4096 and 67108864"
         );
         if self.dev_engine_routes {
             let host = self.listen_addr.rsplit_once(':').map_or("", |(h, _)| h);
@@ -423,6 +432,13 @@ mod tests {
                     ..Settings::default()
                 },
                 "PUBLIC_WS_QUEUE",
+            ),
+            (
+                Settings {
+                    tcp_send_buffer_bytes: 100,
+                    ..Settings::default()
+                },
+                "TCP_SEND_BUFFER_BYTES",
             ),
             (
                 Settings {

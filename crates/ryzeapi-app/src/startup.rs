@@ -89,6 +89,22 @@ fn spawn_checkpointer(db: Database) {
     });
 }
 
+/// Gives an accepted connection a send buffer of `bytes` (0: leaves the
+/// system's, which grows to several MiB). A client that stops reading then
+/// holds at most that much kernel memory and is noticed after that much
+/// data, so the hubs' own queues fill and drop it instead of the kernel
+/// buffering megabytes for it.
+fn limit_send_buffer(io: &dyn std::any::Any, bytes: usize) {
+    if bytes == 0 {
+        return;
+    }
+    if let Some(tcp) = io.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        if let Err(e) = socket2::SockRef::from(tcp).set_send_buffer_size(bytes) {
+            log::warn!("setting the send buffer of a connection: {e}");
+        }
+    }
+}
+
 /// A server bound to its port, ready to run.
 pub struct Application {
     port: u16,
@@ -286,6 +302,7 @@ impl Application {
         let module_on = state.module.is_some();
         let dev_routes = state.dev_engine.is_some();
         let data = web::Data::new(state);
+        let send_buffer = settings.tcp_send_buffer_bytes;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
@@ -298,6 +315,7 @@ impl Application {
                 .configure(|cfg| routes::configure(cfg, module_on, dev_routes))
                 .default_service(web::to(routes::not_found))
         })
+        .on_connect(move |io, _| limit_send_buffer(io, send_buffer))
         .shutdown_timeout(10)
         // Event frames are small and must not wait for Nagle's algorithm.
         .tcp_nodelay(true);

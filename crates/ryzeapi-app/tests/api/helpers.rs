@@ -647,6 +647,25 @@ impl TestApp {
             .expect("public socket")
     }
 
+    /// A public client with a receive buffer of a few KiB, as a client far
+    /// away or on a slow link has in effect (no megabytes of loopback
+    /// buffering on its side).
+    pub fn small_window_public_socket(&self, instance: &str, token: &str) -> Ws {
+        use tungstenite::client::IntoClientRequest as _;
+        let addr = self.address.trim_start_matches("http://");
+        let target: std::net::SocketAddr = addr.parse().expect("address");
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        socket.set_recv_buffer_size(4096).expect("receive buffer");
+        socket.connect(&target.into()).expect("connect");
+        let request = format!("ws://{addr}/ws/{instance}?token={token}")
+            .into_client_request()
+            .expect("request");
+        let (socket, _) =
+            tungstenite::client(request, std::net::TcpStream::from(socket)).expect("handshake");
+        Ws { socket }
+    }
+
     /// An instance with an active integration; returns its TokenInstance.
     pub fn instance_with_integration(&self, name: &str) -> String {
         let token = self.create_instance(name);

@@ -290,3 +290,38 @@ fn a_stalled_client_is_dropped_and_the_bridge_gets_everything_in_order() {
     }
     drop(stalled);
 }
+
+/// The server's send buffer is bounded (`TCP_SEND_BUFFER_BYTES`, 128 KiB by
+/// default): a client that stops reading is noticed and dropped after about
+/// a megabyte of events, not after the several MiB a growing kernel buffer
+/// would take in first.
+#[test]
+fn a_stalled_client_is_noticed_after_a_bounded_amount_of_data() {
+    let app = spawn_app_with(Options::default());
+    let t = app.account_token.clone();
+    app.create_instance("a");
+    app.post_json(
+        "/api/events/websocket/a",
+        Some(&t),
+        &json!({"enabled": true}),
+    );
+    let stalled = app.small_window_public_socket("a", &t);
+    // about 1 MB of frames
+    for _ in 0..10 {
+        app.inject("a", 200, "stall-");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let started = Instant::now();
+    loop {
+        let stats = app.event_stats();
+        if stats["publicDroppedSlow"].as_u64().unwrap() >= 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "a client that read nothing of 2,000 events is still attached: {stats}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(stalled);
+}
