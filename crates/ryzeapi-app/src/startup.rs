@@ -261,6 +261,7 @@ impl Application {
             bridge: hubs.bridge.clone(),
             stats,
             base_url: base_url.clone(),
+            clock: clock.clone(),
         }
         .start(PUMP_QUEUE)?;
         engine.attach(Arc::new(sink));

@@ -123,6 +123,8 @@ struct Connection {
 
 struct Inner {
     streams: Mutex<HashMap<String, Arc<InstanceStream>>>,
+    /// Acknowledged positions not yet written to the log, by instance id.
+    acks: Mutex<HashMap<String, u64>>,
     in_flight: Mutex<HashSet<(String, String)>>,
     connections: Mutex<HashMap<String, Connection>>,
     next_id: AtomicU64,
@@ -152,6 +154,7 @@ impl BridgeHub {
         Self {
             inner: Arc::new(Inner {
                 streams: Mutex::new(HashMap::new()),
+                acks: Mutex::new(HashMap::new()),
                 in_flight: Mutex::new(HashSet::new()),
                 connections: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
@@ -246,6 +249,20 @@ impl BridgeHub {
             })
     }
 
+    /// Notes a bridge's acknowledged position, for the log writer to store
+    /// with its own writes (so that acknowledgements never compete with
+    /// event appends for the database's write lock). Keeps the highest.
+    pub fn record_ack(&self, instance_id: &str, seq: u64) {
+        let mut acks = lock(&self.inner.acks);
+        let entry = acks.entry(instance_id.to_owned()).or_insert(seq);
+        *entry = (*entry).max(seq);
+    }
+
+    /// The acknowledged positions noted since the last call.
+    pub fn take_acks(&self) -> HashMap<String, u64> {
+        std::mem::take(&mut *lock(&self.inner.acks))
+    }
+
     /// Whether a bridge is connected for the instance.
     pub fn is_connected(&self, instance_id: &str) -> bool {
         lock(&self.inner.connections).contains_key(instance_id)
@@ -298,6 +315,18 @@ mod tests {
             .collect();
         assert_eq!(got, vec![4]);
         assert_eq!(stream.after(5, 10).map(|v| v.len()), Some(0));
+    }
+
+    #[test]
+    fn noted_acknowledgements_keep_the_highest_and_are_taken_once() {
+        let hub = BridgeHub::new(Arc::new(HubStats::default()), 3);
+        hub.record_ack("i", 5);
+        hub.record_ack("i", 3);
+        hub.record_ack("j", 1);
+        let taken = hub.take_acks();
+        assert_eq!(taken.get("i"), Some(&5), "an older position never wins");
+        assert_eq!(taken.get("j"), Some(&1));
+        assert!(hub.take_acks().is_empty(), "each is handed over once");
     }
 
     #[test]

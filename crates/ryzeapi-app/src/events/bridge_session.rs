@@ -13,7 +13,7 @@
 //!    for the same instance closes the socket with a documented code.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_ws::{
     AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, MessageStream,
@@ -34,8 +34,6 @@ use crate::state::blocking;
 
 /// Events read from the log per round trip when the bridge is behind.
 const READ_BATCH: usize = 500;
-/// How often a pending acknowledgement is written to the log.
-const ACK_FLUSH: Duration = Duration::from_millis(250);
 
 /// What a bridge connection needs.
 #[derive(Clone)]
@@ -193,6 +191,19 @@ impl Conn {
             .collect())
     }
 
+    /// Hands the acknowledged position to the log writer, which stores it
+    /// with its own writes.
+    fn note_ack(&mut self) {
+        if self.ack_pending {
+            self.ack_pending = false;
+            self.ctx
+                .hub
+                .record_ack(self.instance.id.as_str(), self.acked);
+        }
+    }
+
+    /// Stores the acknowledged position at once (when the connection ends,
+    /// so that the next one starts from it).
     async fn flush_ack(&mut self) {
         if !self.ack_pending {
             return;
@@ -436,6 +447,9 @@ pub async fn run(ctx: BridgeContext, instance: Instance, session: Session, strea
         .aggregate_continuations()
         .max_continuation_size(ctx.limits.bridge_max_frame);
     let outcome = serve(&mut conn, &mut stream, attachment).await;
+    // What was handed to the log writer may not be stored yet: the last
+    // position is stored now, so that the next connection starts from it.
+    conn.ack_pending |= conn.acked > 0;
     conn.flush_ack().await;
     ctx.hub.detach(instance.id.as_str(), conn_id);
     HubStats::decr(&ctx.stats.bridge_connections);
@@ -536,7 +550,7 @@ async fn serve(
     let (commands, mut results) = spawn_command_worker(conn.ctx.clone(), conn.instance.clone());
     let mut heartbeat = tokio::time::interval(limits.heartbeat);
     heartbeat.tick().await;
-    let mut ack_flush = tokio::time::interval(ACK_FLUSH);
+    let mut ack_flush = tokio::time::interval(super::pump::ACK_FLUSH);
     let mut deliver_now = true;
     loop {
         if deliver_now {
@@ -603,7 +617,7 @@ async fn serve(
                     Err(_) => return end(close::WRITE_TIMEOUT, "write timed out"),
                 }
             }
-            _ = ack_flush.tick() => conn.flush_ack().await,
+            _ = ack_flush.tick() => conn.note_ack(),
         }
     }
 }

@@ -11,12 +11,12 @@
 //! succeeds.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use ryzeapi_domain::{Instance, InstanceName};
-use ryzeapi_ports::{EngineEvent, EventLog, EventSink, NewEvent, Repository};
+use ryzeapi_domain::{Instance, InstanceId, InstanceName};
+use ryzeapi_ports::{Clock, EngineEvent, EventLog, EventSink, NewEvent, Repository};
 
 use super::bridge_hub::{BridgeHub, EventFrame};
 use super::public_hub::{PublicHub, PublishEvent};
@@ -54,7 +54,12 @@ pub struct Pump {
     pub stats: Arc<HubStats>,
     /// `instanceData.baseUrl` of every envelope.
     pub base_url: String,
+    /// Time of the acknowledgements it stores.
+    pub clock: Arc<dyn Clock>,
 }
+
+/// How often the log writer stores the bridges' acknowledged positions.
+pub const ACK_FLUSH: Duration = Duration::from_millis(250);
 
 impl Pump {
     /// Starts the pump thread; returns the sink to attach to the engine.
@@ -72,13 +77,29 @@ impl Pump {
         std::thread::Builder::new()
             .name("event-log".into())
             .spawn(move || {
-                while let Ok(mut batch) = from_builder.recv() {
-                    // Whatever piled up during the previous commit goes into
-                    // one transaction (group commit).
-                    while let Ok(more) = from_builder.try_recv() {
-                        batch.extend(more);
+                // The only writer of events and acknowledgements, so the two
+                // never wait for each other's transactions.
+                let mut acks_stored = Instant::now();
+                loop {
+                    match from_builder.recv_timeout(ACK_FLUSH) {
+                        Ok(mut batch) => {
+                            // Whatever piled up during the previous commit
+                            // goes into one transaction (group commit).
+                            while let Ok(more) = from_builder.try_recv() {
+                                batch.extend(more);
+                            }
+                            writer.store_and_offer(&batch);
+                        }
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => {
+                            writer.store_acks();
+                            return;
+                        }
                     }
-                    writer.store_and_offer(&batch);
+                    if acks_stored.elapsed() >= ACK_FLUSH {
+                        writer.store_acks();
+                        acks_stored = Instant::now();
+                    }
                 }
             })?;
         std::thread::Builder::new()
@@ -210,6 +231,18 @@ impl Pump {
             .fetch_add(logged, std::sync::atomic::Ordering::Relaxed);
         for (instance, frames) in per_instance {
             self.bridge.offer(instance, frames);
+        }
+    }
+
+    /// Stores the acknowledged positions the bridge connections noted; a
+    /// failed one is noted again for the next round.
+    fn store_acks(&self) {
+        let now = self.clock.now();
+        for (instance, seq) in self.bridge.take_acks() {
+            if let Err(e) = self.log.ack(&InstanceId::new(instance.clone()), seq, now) {
+                log::error!("event log: storing acknowledgement {seq} of instance {instance}: {e}");
+                self.bridge.record_ack(&instance, seq);
+            }
         }
     }
 
