@@ -38,3 +38,7 @@ up:
 # The bridge hub benchmark (release build; figures in docs/performance.md).
 bench:
     cargo bench -p ryzeapi-app --bench hub
+
+# The durable event log alone, by batch and payload size.
+bench-log:
+    cargo bench -p ryzeapi-adapters --bench event_log
