@@ -26,8 +26,9 @@ use crate::routes;
 use crate::settings::Settings;
 use crate::state::{AppState, Module};
 
-/// Events per instance kept in memory for bridges that are nearly caught up.
-const BRIDGE_TAIL: usize = 4096;
+/// Unacknowledged events per instance kept in memory (at most 16 MiB), so
+/// that a bridge a burst behind reads them from memory, not from the log.
+const BRIDGE_TAIL: usize = 16_384;
 /// Engine events waiting for the pump before the engine is made to wait.
 const PUMP_QUEUE: usize = 16_384;
 

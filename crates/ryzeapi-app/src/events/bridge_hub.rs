@@ -1,10 +1,11 @@
 //! The bridge hub: per-instance event streams and the one bridge connection
 //! each instance may have.
 //!
-//! A stream keeps the newest logged events in memory (a bounded tail) and a
-//! watch of the highest sequence number. The pump appends and moves the
-//! watch without ever waiting; the connection reads at its own pace, from the
-//! tail or, when it is further behind, from the durable log. So a slow bridge
+//! A stream keeps the newest logged events the bridge has not acknowledged
+//! in memory (a bounded tail) and a watch of the highest sequence number.
+//! The pump appends and moves the watch without ever waiting; the connection
+//! reads at its own pace, from the tail or, when it is further behind, from
+//! the durable log. So a slow bridge
 //! holds back nobody, and nothing is lost: the log is the queue.
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -92,6 +93,18 @@ impl InstanceStream {
             }
         }
         self.raise_latest(top);
+    }
+
+    /// Forgets the frames up to `seq`: the bridge acknowledged them, and a
+    /// bridge that resumes from further back reads them from the log. So a
+    /// bridge that keeps up leaves only its unacknowledged events in memory.
+    pub fn forget_through(&self, seq: u64) {
+        let mut tail = lock(&self.tail);
+        while tail.frames.front().is_some_and(|f| f.seq <= seq) {
+            if let Some(old) = tail.frames.pop_front() {
+                tail.bytes -= old.text.len();
+            }
+        }
     }
 
     /// Up to `max` frames after `after` from memory, or `None` when memory no
@@ -327,6 +340,28 @@ mod tests {
         assert_eq!(taken.get("i"), Some(&5), "an older position never wins");
         assert_eq!(taken.get("j"), Some(&1));
         assert!(hub.take_acks().is_empty(), "each is handed over once");
+    }
+
+    #[test]
+    fn acknowledged_frames_leave_memory() {
+        let hub = BridgeHub::new(Arc::new(HubStats::default()), 100);
+        hub.offer("i", (1..=5).map(frame).collect());
+        let stream = hub.stream("i");
+        stream.forget_through(3);
+        assert!(
+            stream.after(2, 10).is_none(),
+            "3 went: read it from the log"
+        );
+        let kept: Vec<u64> = stream
+            .after(3, 10)
+            .unwrap_or_default()
+            .iter()
+            .map(|f| f.seq)
+            .collect();
+        assert_eq!(kept, vec![4, 5]);
+        stream.forget_through(9);
+        hub.offer("i", vec![frame(6)]);
+        assert_eq!(stream.after(5, 10).map(|v| v.len()), Some(1));
     }
 
     #[test]

@@ -579,6 +579,7 @@ async fn serve(
                     let seq = seq.min(conn.sent);
                     if seq > conn.acked {
                         conn.acked = seq;
+                        conn.stream.forget_through(seq);
                         conn.ack_pending = true;
                         conn.last_ack_progress = Instant::now();
                         deliver_now = true;
