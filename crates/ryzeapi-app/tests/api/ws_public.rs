@@ -1,8 +1,8 @@
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, Options};
+use crate::helpers::{spawn_app, spawn_app_with, Options, TestApp};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -276,19 +276,26 @@ fn a_stalled_client_is_dropped_and_the_bridge_gets_everything_in_order() {
     assert_eq!(ids, injected, "the events in the order they happened");
 
     // the stalled client was dropped in bounded time, and nobody else waited for it
+    wait_for_counters(&app, "stalled client still attached", |stats| {
+        stats["publicDroppedSlow"].as_u64().unwrap() >= 1 && stats["publicConnections"] == 0
+    });
+    drop(stalled);
+}
+
+/// Polls `/health`'s event counters until `done` holds; fails after 10 s.
+fn wait_for_counters(app: &TestApp, what: &str, done: impl Fn(&Value) -> bool) {
     let started = Instant::now();
     loop {
         let stats = app.event_stats();
-        if stats["publicDroppedSlow"].as_u64().unwrap() >= 1 && stats["publicConnections"] == 0 {
-            break;
+        if done(&stats) {
+            return;
         }
         assert!(
             started.elapsed() < Duration::from_secs(10),
-            "stalled client still attached: {stats}"
+            "{what}: {stats}"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    drop(stalled);
 }
 
 /// The server's send buffer is bounded (`TCP_SEND_BUFFER_BYTES`, 128 KiB by
@@ -311,17 +318,10 @@ fn a_stalled_client_is_noticed_after_a_bounded_amount_of_data() {
         app.inject("a", 200, "stall-");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let started = Instant::now();
-    loop {
-        let stats = app.event_stats();
-        if stats["publicDroppedSlow"].as_u64().unwrap() >= 1 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "a client that read nothing of 2,000 events is still attached: {stats}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_counters(
+        &app,
+        "a client that read nothing of 2,000 events is still attached",
+        |stats| stats["publicDroppedSlow"].as_u64().unwrap() >= 1,
+    );
     drop(stalled);
 }
