@@ -16,6 +16,8 @@
 //!    latencies of each side are pooled (10,000 samples by default) before
 //!    p50 and p99 are taken.
 //!
+//! `BENCH_CONTROL=1` attaches no stalled client on either side (an A/A run).
+//!
 //! Settings: `BENCH_EVENTS` (default 20000), `BENCH_RATE` (events/s, default
 //! 2000), `BENCH_LATENCY_EVENTS` (per paced run, default 1000).
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, missing_docs)]
@@ -535,9 +537,12 @@ fn main() {
         seed ^= seed << 17;
         thread::sleep(Duration::from_millis(100 + seed % 200));
     };
+    // BENCH_CONTROL=1: no stalled client on either side (an A/A run), to see
+    // how far the comparison moves when nothing differs
+    let control = std::env::var("BENCH_CONTROL").is_ok();
     let mut run = |with_stalled_client: bool| {
         // a public client that never reads, for this run only
-        let client = with_stalled_client
+        let client = (with_stalled_client && !control)
             .then(|| connect_stalled(&hub.addr, &format!("/ws/bench?token={}", hub.account_token)));
         pause();
         paced(latency_events, rate, |_| inject(&hub));
