@@ -12,9 +12,9 @@
 //! 2. latency at a fixed rate (p50/p99 from injection to receipt), hub and bare;
 //! 3. the same latency run with a public client attached that never reads
 //!    (and has a tiny receive buffer, so the server feels it stall at once);
-//!    runs 2 and 3 alternate ten times (ABBA order, random pauses) and the
-//!    latencies of each side are pooled (10,000 samples by default) before
-//!    p50 and p99 are taken.
+//!    runs 2 and 3 alternate ten times (random order within each pair,
+//!    random pauses) and the latencies of each side are pooled (10,000
+//!    samples by default) before p50 and p99 are taken.
 //!
 //! `BENCH_CONTROL=1` attaches no stalled client on either side (an A/A run).
 //!
@@ -526,21 +526,24 @@ fn main() {
     thread::sleep(Duration::from_secs(1));
     paced(latency_events, rate, |_| inject(&hub));
     rx.recv().unwrap();
-    // Pairs run in ABBA order (without/with, then with/without), each run
-    // after a pause of 100-300 ms drawn at random, so that nothing periodic
-    // in the server (checkpoints every 500 ms, heartbeats) lines up with
-    // one side.
-    let mut seed = now_nanos() as u64 | 1;
-    let mut pause = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        thread::sleep(Duration::from_millis(100 + seed % 200));
+    // Within each pair the order (without/with or with/without) is drawn at
+    // random, and each run starts after a pause of 100-300 ms drawn at
+    // random, so that neither position nor anything periodic in the server
+    // (checkpoints every 500 ms, heartbeats) lines up with one side.
+    let seed = std::cell::Cell::new(now_nanos() as u64 | 1);
+    let random = || {
+        let mut x = seed.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        seed.set(x);
+        x
     };
+    let pause = || thread::sleep(Duration::from_millis(100 + random() % 200));
     // BENCH_CONTROL=1: no stalled client on either side (an A/A run), to see
     // how far the comparison moves when nothing differs
     let control = std::env::var("BENCH_CONTROL").is_ok();
-    let mut run = |with_stalled_client: bool| {
+    let run = |with_stalled_client: bool| {
         // a public client that never reads, for this run only
         let client = (with_stalled_client && !control)
             .then(|| connect_stalled(&hub.addr, &format!("/ws/bench?token={}", hub.account_token)));
@@ -550,8 +553,8 @@ fn main() {
         drop(client);
         latencies
     };
-    for pair in 0..PAIRS {
-        let (without, with) = if pair % 2 == 0 {
+    for _ in 0..PAIRS {
+        let (without, with) = if random() % 2 == 0 {
             let without = run(false);
             (without, run(true))
         } else {
