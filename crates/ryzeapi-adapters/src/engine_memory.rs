@@ -116,8 +116,9 @@ struct MediaFields<'a> {
     base64: Option<&'a str>,
 }
 
+/// A message as `message.exchange` carries it, in either direction.
 #[derive(Serialize)]
-struct IncomingMessage<'a> {
+struct Message<'a> {
     id: &'a str,
     direction: &'a str,
     timestamp: &'a str,
@@ -128,17 +129,26 @@ struct IncomingMessage<'a> {
     media: Option<MediaFields<'a>>,
 }
 
-#[derive(Serialize)]
-struct MessageExchange<'a> {
-    id: &'a str,
-    message: IncomingMessage<'a>,
+impl Message<'_> {
+    /// `{"id", "message"}`, the event's `data`, as JSON text. Serialized
+    /// straight from borrowed fields: this runs once per message.
+    fn to_data(&self) -> String {
+        #[derive(Serialize)]
+        struct MessageExchange<'a> {
+            id: &'a str,
+            message: &'a Message<'a>,
+        }
+        // Serializing borrowed strings and plain structs cannot fail.
+        serde_json::to_string(&MessageExchange {
+            id: self.id,
+            message: self,
+        })
+        .unwrap_or_default()
+    }
 }
 
 /// The `data` of the `message.exchange` event the engine emits for an
 /// incoming message `id` received at `timestamp` (RFC 3339), as JSON text.
-///
-/// Serialized straight from borrowed fields: this runs once per incoming
-/// message.
 pub fn incoming_message_data(id: &str, timestamp: &str, incoming: &IncomingText) -> String {
     let sender = to_jid(&incoming.from);
     let name = incoming.push_name.as_deref().unwrap_or_default();
@@ -157,35 +167,31 @@ pub fn incoming_message_data(id: &str, timestamp: &str, incoming: &IncomingText)
             kind: Some("private"),
         },
     };
-    let event = MessageExchange {
+    Message {
         id,
-        message: IncomingMessage {
-            id,
-            direction: "incoming",
-            timestamp,
-            chat,
-            sender: Party {
-                jid: &sender,
-                lid: "",
-                name,
-                kind: None,
-            },
-            content: TextContent {
-                text: &incoming.text,
-            },
-            media: incoming
-                .media
-                .as_ref()
-                .map(|(kind, url, mimetype, base64)| MediaFields {
-                    kind,
-                    url,
-                    mimetype,
-                    base64: base64.as_deref(),
-                }),
+        direction: "incoming",
+        timestamp,
+        chat,
+        sender: Party {
+            jid: &sender,
+            lid: "",
+            name,
+            kind: None,
         },
-    };
-    // Serializing borrowed strings and plain structs into a String cannot fail.
-    serde_json::to_string(&event).unwrap_or_default()
+        content: TextContent {
+            text: &incoming.text,
+        },
+        media: incoming
+            .media
+            .as_ref()
+            .map(|(kind, url, mimetype, base64)| MediaFields {
+                kind,
+                url,
+                mimetype,
+                base64: base64.as_deref(),
+            }),
+    }
+    .to_data()
 }
 
 impl MemoryEngine {
@@ -316,27 +322,34 @@ impl MemoryEngine {
         instance: &InstanceName,
         id: &str,
         to: &str,
-        content: Value,
-        media: Option<Value>,
+        text: &str,
+        media: Option<MediaFields<'_>>,
     ) {
-        let mut message = json!({
-            "id": id,
-            "direction": "outgoing",
-            "timestamp": Timestamp::to_rfc3339(self.clock.now()),
-            "chat": {"jid": to, "lid": "", "name": "", "type": if to.ends_with("@g.us") { "group" } else { "private" }},
-            "sender": {"jid": "", "lid": "", "name": ""},
-            "content": content,
-        });
-        if let Some(media) = media {
-            message["media"] = media;
+        let data = Message {
+            id,
+            direction: "outgoing",
+            timestamp: &Timestamp::to_rfc3339(self.clock.now()),
+            chat: Party {
+                jid: to,
+                lid: "",
+                name: "",
+                kind: Some(if to.ends_with("@g.us") {
+                    "group"
+                } else {
+                    "private"
+                }),
+            },
+            sender: Party {
+                jid: "",
+                lid: "",
+                name: "",
+                kind: None,
+            },
+            content: TextContent { text },
+            media,
         }
-        self.emit(
-            instance,
-            id.to_owned(),
-            "message.exchange",
-            &json!({"id": id, "message": message}),
-            None,
-        );
+        .to_data();
+        self.emit_data(instance, id.to_owned(), "message.exchange", data, None);
     }
 
     fn ensure_connected(&self, instance: &InstanceName) -> Result<(), EngineError> {
@@ -389,13 +402,7 @@ impl WhatsAppEngine for MemoryEngine {
             message_id: id.clone(),
             message: message.clone(),
         });
-        self.outgoing_event(
-            instance,
-            &id,
-            &message.to,
-            json!({"text": message.text}),
-            None,
-        );
+        self.outgoing_event(instance, &id, &message.to, &message.text, None);
         Ok(SentMessage { message_id: id })
     }
 
@@ -428,8 +435,13 @@ impl WhatsAppEngine for MemoryEngine {
             instance,
             &id,
             &message.to,
-            json!({"text": message.caption.clone().unwrap_or_default()}),
-            Some(json!({"type": message.media_type, "url": message.url, "mimetype": message.mimetype.clone().unwrap_or_default()})),
+            message.caption.as_deref().unwrap_or_default(),
+            Some(MediaFields {
+                kind: &message.media_type,
+                url: &message.url,
+                mimetype: message.mimetype.as_deref().unwrap_or_default(),
+                base64: None,
+            }),
         );
         Ok(SentMessage { message_id: id })
     }
