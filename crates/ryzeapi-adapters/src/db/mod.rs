@@ -149,6 +149,11 @@ impl Database {
             // attempts race the process's exit (libpq's teardown is not
             // safe against them).
             .min_idle(Some(0))
+            // A Postgres connection is checked with a round trip before it is
+            // handed out (the server may have closed it); a SQLite one is a
+            // local file and cannot break that way, so it is not: that check
+            // was a query of its own before every statement batch.
+            .test_on_check_out(kind == DatabaseKind::Postgres)
             .connection_timeout(timeout)
             .connection_customizer(Box::new(ConnectionSetup))
             .build(ConnectionManager::<AnyConnection>::new(target))

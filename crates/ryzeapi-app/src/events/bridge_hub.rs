@@ -262,7 +262,7 @@ impl BridgeHub {
             })
     }
 
-    /// Notes a bridge's acknowledged position, for the log writer to store
+    /// Notes a bridge's acknowledged position, for the pump to store
     /// with its own writes (so that acknowledgements never compete with
     /// event appends for the database's write lock). Keeps the highest.
     pub fn record_ack(&self, instance_id: &str, seq: u64) {

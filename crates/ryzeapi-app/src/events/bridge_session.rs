@@ -191,7 +191,7 @@ impl Conn {
             .collect())
     }
 
-    /// Hands the acknowledged position to the log writer, which stores it
+    /// Hands the acknowledged position to the pump, which stores it
     /// with its own writes.
     fn note_ack(&mut self) {
         if self.ack_pending {
@@ -447,7 +447,7 @@ pub async fn run(ctx: BridgeContext, instance: Instance, session: Session, strea
         .aggregate_continuations()
         .max_continuation_size(ctx.limits.bridge_max_frame);
     let outcome = serve(&mut conn, &mut stream, attachment).await;
-    // What was handed to the log writer may not be stored yet: the last
+    // What was handed to the pump may not be stored yet: the last
     // position is stored now, so that the next connection starts from it.
     conn.ack_pending |= conn.acked > 0;
     conn.flush_ack().await;

@@ -2,13 +2,15 @@
 //! instances with an integration) and only then offers them to the bridge;
 //! public clients get them too.
 //!
-//! It runs on two threads of its own (building; writing and offering) and
-//! works in batches (one log transaction per batch). The building thread
-//! hands each batch to the writing thread first and serves public clients
-//! after, so their fan-out never delays the durable path. The engine hands
-//! events over through a bounded queue: when the server is behind, the
-//! engine waits — nothing is dropped. A failed log write is retried until it
-//! succeeds.
+//! It runs on a thread of its own and works in batches (one log transaction
+//! per batch): it builds a batch, writes it, offers it to the bridge, and
+//! only then serves public clients, so their fan-out never delays the
+//! durable path. One thread from the engine's queue to the bridge hub means
+//! one hand-over less per event than a separate writer thread, which on a
+//! small machine is worth more than building the next batch during a
+//! commit. The engine hands events over through a bounded queue: when the
+//! server is behind, the engine waits — nothing is dropped. A failed log
+//! write is retried until it succeeds.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
@@ -24,6 +26,18 @@ use super::stats::HubStats;
 use super::{envelope, protocol};
 
 const BATCH: usize = 512;
+
+/// How long the pump trusts an instance it looked up. Message events reuse
+/// the lookup for this long instead of reading the instance for every batch;
+/// state changes always read it afresh (and refresh the entry), and an
+/// unknown name is never remembered. An instance deleted and created again
+/// under the same name connects before it has messages, and that state
+/// change puts the new instance in the cache; events still addressed to the
+/// deleted one find its stream gone and are not logged.
+const INSTANCE_TTL: Duration = Duration::from_secs(1);
+
+/// Instances by name, as looked up at the instant kept with each.
+type InstanceCache = HashMap<InstanceName, (Instant, Arc<Instance>)>;
 
 /// The engine's side of the pump.
 pub struct PumpSink {
@@ -58,7 +72,7 @@ pub struct Pump {
     pub clock: Arc<dyn Clock>,
 }
 
-/// How often the log writer stores the bridges' acknowledged positions.
+/// How often the pump stores the bridges' acknowledged positions.
 pub const ACK_FLUSH: Duration = Duration::from_millis(250);
 
 impl Pump {
@@ -68,75 +82,76 @@ impl Pump {
     /// When the thread cannot be started.
     pub fn start(self, queue: usize) -> std::io::Result<PumpSink> {
         let (tx, rx) = sync_channel(queue);
-        // Two stages: one thread builds envelopes and serves public clients,
-        // the other writes batches to the log and offers them to the bridge,
-        // so building the next batch overlaps the commit of the previous one.
-        // One writer keeps the order.
-        let (to_writer, from_builder) = sync_channel::<Vec<NewEvent>>(8);
-        let writer = self.clone();
-        std::thread::Builder::new()
-            .name("event-log".into())
-            .spawn(move || {
-                // The only writer of events and acknowledgements, so the two
-                // never wait for each other's transactions.
-                let mut acks_stored = Instant::now();
-                loop {
-                    match from_builder.recv_timeout(ACK_FLUSH) {
-                        Ok(mut batch) => {
-                            // Whatever piled up during the previous commit
-                            // goes into one transaction (group commit).
-                            while let Ok(more) = from_builder.try_recv() {
-                                batch.extend(more);
-                            }
-                            writer.store_and_offer(&batch);
-                        }
-                        Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => {
-                            writer.store_acks();
-                            return;
-                        }
-                    }
-                    if acks_stored.elapsed() >= ACK_FLUSH {
-                        writer.store_acks();
-                        acks_stored = Instant::now();
-                    }
-                }
-            })?;
         std::thread::Builder::new()
             .name("event-pump".into())
-            .spawn(move || self.run(&rx, &to_writer))?;
+            .spawn(move || self.run(&rx))?;
         Ok(PumpSink { tx })
     }
 
-    fn run(&self, rx: &Receiver<EngineEvent>, writer: &SyncSender<Vec<NewEvent>>) {
-        while let Ok(first) = rx.recv() {
-            let mut batch = vec![first];
-            while batch.len() < BATCH {
-                match rx.try_recv() {
-                    Ok(e) => batch.push(e),
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+    /// The pump's loop: one thread builds each batch, writes it to the log,
+    /// offers it to the bridge, then serves public clients, and stores the
+    /// bridges' acknowledgements between batches. Being the only writer of
+    /// events and acknowledgements, it never waits for another transaction;
+    /// whatever piles up during a commit goes into the next one (group
+    /// commit).
+    fn run(&self, rx: &Receiver<EngineEvent>) {
+        let mut instances = InstanceCache::new();
+        let mut acks_stored = Instant::now();
+        loop {
+            match rx.recv_timeout(ACK_FLUSH) {
+                Ok(first) => {
+                    let mut batch = vec![first];
+                    while batch.len() < BATCH {
+                        match rx.try_recv() {
+                            Ok(e) => batch.push(e),
+                            Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                        }
+                    }
+                    let (to_log, to_publish) = self.prepare(batch, &mut instances);
+                    // Public clients after the durable path: their fan-out
+                    // never delays an event on its way to the bridge.
+                    let mut to_publish = Some(to_publish);
+                    if !to_log.is_empty() {
+                        self.store_and_offer(&to_log, || {
+                            // The log is failing: public clients, who do not
+                            // depend on it, get the batch now.
+                            if let Some(events) = to_publish.take() {
+                                self.public.publish(events);
+                            }
+                        });
+                    }
+                    if let Some(events) = to_publish {
+                        self.public.publish(events);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.store_acks();
+                    return;
                 }
             }
-            let (to_log, to_publish) = self.prepare(batch);
-            if !to_log.is_empty() && writer.send(to_log).is_err() {
-                log::error!("event pump: the log writer stopped");
-                return;
+            if acks_stored.elapsed() >= ACK_FLUSH {
+                self.store_acks();
+                acks_stored = Instant::now();
             }
-            // Public clients after the durable path: their fan-out never
-            // delays the hand-over to the log writer.
-            self.public.publish(to_publish);
         }
     }
 
-    /// The instance named `name`; a storage failure is retried (never taken
+    /// The instance named `name`, from `cache` when it is recent enough and
+    /// `fresh` is not asked for; a storage failure is retried (never taken
     /// for "unknown"), so no event is dropped because of it.
     fn lookup(
         &self,
-        cache: &mut HashMap<InstanceName, Option<Arc<Instance>>>,
+        cache: &mut InstanceCache,
         name: &InstanceName,
+        fresh: bool,
     ) -> Option<Arc<Instance>> {
-        if let Some(found) = cache.get(name) {
-            return found.clone();
+        if !fresh {
+            if let Some((at, found)) = cache.get(name) {
+                if at.elapsed() < INSTANCE_TTL {
+                    return Some(found.clone());
+                }
+            }
         }
         let mut wait = Duration::from_millis(50);
         let found = loop {
@@ -152,22 +167,33 @@ impl Pump {
                 }
             }
         };
-        cache.insert(name.clone(), found.clone());
+        match &found {
+            Some(instance) => {
+                cache.insert(name.clone(), (Instant::now(), instance.clone()));
+            }
+            None => {
+                cache.remove(name);
+            }
+        }
         found
     }
 
     /// Envelopes and state updates; returns what to log and what to publish
     /// to public clients (only for instances that have some).
-    fn prepare(&self, batch: Vec<EngineEvent>) -> (Vec<NewEvent>, Vec<(String, PublishEvent)>) {
+    fn prepare(
+        &self,
+        batch: Vec<EngineEvent>,
+        instances: &mut InstanceCache,
+    ) -> (Vec<NewEvent>, Vec<(String, PublishEvent)>) {
         let received = u64::try_from(batch.len()).unwrap_or(u64::MAX);
         self.stats
             .events_received
             .fetch_add(received, std::sync::atomic::Ordering::Relaxed);
-        let mut instances = HashMap::new();
         let mut to_log = Vec::with_capacity(batch.len());
         let mut to_publish = Vec::new();
         for event in batch {
-            let Some(instance) = self.lookup(&mut instances, &event.instance) else {
+            let Some(instance) = self.lookup(instances, &event.instance, event.state.is_some())
+            else {
                 log::debug!(
                     "event pump: event for unknown instance '{}' ignored",
                     event.instance
@@ -210,9 +236,10 @@ impl Pump {
     }
 
     /// Writes a batch to the log (retrying until it is stored), then offers
-    /// the logged events to the bridge hub.
-    fn store_and_offer(&self, to_log: &[NewEvent]) {
-        let seqs = self.append_until_stored(to_log);
+    /// the logged events to the bridge hub; `on_failure` runs after each
+    /// failed attempt.
+    fn store_and_offer(&self, to_log: &[NewEvent], on_failure: impl FnMut()) {
+        let seqs = self.append_until_stored(to_log, on_failure);
         let mut per_instance: HashMap<&str, Vec<EventFrame>> = HashMap::new();
         let mut logged = 0_u64;
         for (event, seq) in to_log.iter().zip(seqs) {
@@ -246,7 +273,11 @@ impl Pump {
         }
     }
 
-    fn append_until_stored(&self, events: &[NewEvent]) -> Vec<Option<u64>> {
+    fn append_until_stored(
+        &self,
+        events: &[NewEvent],
+        mut on_failure: impl FnMut(),
+    ) -> Vec<Option<u64>> {
         let mut wait = Duration::from_millis(50);
         loop {
             match self.log.append(events) {
@@ -257,10 +288,168 @@ impl Pump {
                         "event pump: writing {} event(s) to the log failed, retrying in {wait:?}: {e}",
                         events.len()
                     );
+                    on_failure();
                     std::thread::sleep(wait);
                     wait = (wait * 2).min(Duration::from_secs(5));
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use ryzeapi_domain::{
+        Account, AccountId, ConnectionState, InstanceId, Timestamp, WebsocketConfig,
+    };
+    use ryzeapi_ports::testing::{FixedClock, InMemoryRepository};
+    use ryzeapi_ports::{
+        AccountRepository, InstanceRepository, LoggedEvent, RepoError, StreamPosition, TokenDigest,
+    };
+
+    use super::*;
+
+    /// The in-memory log, with appends that fail while `down` is set.
+    struct FlakyLog {
+        inner: Arc<InMemoryRepository>,
+        down: AtomicBool,
+    }
+
+    impl EventLog for FlakyLog {
+        fn open_stream(&self, instance: &InstanceId, now: Timestamp) -> Result<bool, RepoError> {
+            self.inner.open_stream(instance, now)
+        }
+        fn close_stream(&self, instance: &InstanceId) -> Result<(), RepoError> {
+            self.inner.close_stream(instance)
+        }
+        fn append(&self, events: &[NewEvent]) -> Result<Vec<Option<u64>>, RepoError> {
+            if self.down.load(Ordering::SeqCst) {
+                return Err(RepoError::Unavailable("database down".into()));
+            }
+            self.inner.append(events)
+        }
+        fn read_after(
+            &self,
+            instance: &InstanceId,
+            after: u64,
+            limit: usize,
+        ) -> Result<Vec<LoggedEvent>, RepoError> {
+            self.inner.read_after(instance, after, limit)
+        }
+        fn position(&self, instance: &InstanceId) -> Result<Option<StreamPosition>, RepoError> {
+            self.inner.position(instance)
+        }
+        fn ack(&self, instance: &InstanceId, seq: u64, now: Timestamp) -> Result<bool, RepoError> {
+            self.inner.ack(instance, seq, now)
+        }
+        fn prune(&self, acked_before: Timestamp, any_before: Timestamp) -> Result<u64, RepoError> {
+            self.inner.prune(acked_before, any_before)
+        }
+        fn command_result(
+            &self,
+            instance: &InstanceId,
+            key: &str,
+        ) -> Result<Option<String>, RepoError> {
+            self.inner.command_result(instance, key)
+        }
+        fn save_command_result(
+            &self,
+            instance: &InstanceId,
+            key: &str,
+            result: &str,
+            now: Timestamp,
+        ) -> Result<bool, RepoError> {
+            self.inner.save_command_result(instance, key, result, now)
+        }
+    }
+
+    fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+        let started = Instant::now();
+        while !done() {
+            assert!(started.elapsed() < Duration::from_secs(5), "{what}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn public_clients_get_events_while_the_log_is_failing_and_the_bridge_after() {
+        let repo = Arc::new(InMemoryRepository::new());
+        let account = Account {
+            id: AccountId::new("acc"),
+            name: "acc".into(),
+            max_instances: 5,
+            created_at: Timestamp::from_millis(0),
+        };
+        repo.create_account(&account, &TokenDigest::from_hex("aa"))
+            .unwrap();
+        let websocket = WebsocketConfig::parse(true, &[], false).unwrap();
+        let instance = Instance {
+            id: InstanceId::new("inst"),
+            account_id: account.id.clone(),
+            name: InstanceName::parse("a").unwrap(),
+            state: ConnectionState::Disconnected,
+            websocket: websocket.clone(),
+            created_at: Timestamp::from_millis(0),
+        };
+        repo.create_instance(&instance, &TokenDigest::from_hex("bb"), 5)
+            .unwrap();
+        repo.open_stream(&instance.id, Timestamp::from_millis(0))
+            .unwrap();
+        let log = Arc::new(FlakyLog {
+            inner: repo.clone(),
+            down: AtomicBool::new(true),
+        });
+        let stats = Arc::new(HubStats::default());
+        let public = PublicHub::new(stats.clone(), 8);
+        let bridge = BridgeHub::new(stats.clone(), 64);
+        let mut client = public.subscribe("inst", &websocket);
+        let sink = Pump {
+            repo: repo.clone(),
+            log: log.clone(),
+            public,
+            bridge: bridge.clone(),
+            stats: stats.clone(),
+            base_url: "http://localhost".into(),
+            clock: Arc::new(FixedClock::at(0)),
+        }
+        .start(16)
+        .unwrap();
+        sink.deliver(EngineEvent {
+            instance: instance.name.clone(),
+            event_id: "m1".into(),
+            name: "message.exchange".into(),
+            data: "{}".into(),
+            at: Timestamp::from_millis(1),
+            state: None,
+        });
+
+        wait_until("the public client never got the event", || {
+            client.frames.try_recv().is_ok()
+        });
+        assert!(
+            stats.log_retries.load(Ordering::Relaxed) >= 1,
+            "it came while the log was failing"
+        );
+        assert!(
+            bridge
+                .stream("inst")
+                .after(0, 10)
+                .is_none_or(|f| f.is_empty()),
+            "nothing unlogged reaches the bridge"
+        );
+
+        log.down.store(false, Ordering::SeqCst);
+        wait_until("the bridge never got the event", || {
+            bridge
+                .stream("inst")
+                .after(0, 10)
+                .is_some_and(|f| f.len() == 1 && f[0].seq == 1)
+        });
+        assert!(
+            client.frames.try_recv().is_err(),
+            "the public client got it once"
+        );
     }
 }

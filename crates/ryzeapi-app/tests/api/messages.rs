@@ -114,3 +114,42 @@ fn the_stored_state_follows_the_engine_across_a_restart() {
     );
     assert_eq!(refused.message(), "Instance is not connected to WhatsApp");
 }
+
+/// The instance's state as `GET /api/instance/list` shows it, once it is
+/// `expected` (the pump records it asynchronously); panics after 5 s.
+fn wait_for_state(app: &crate::helpers::TestApp, expected: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let listed = app.get("/api/instance/list", Some(&app.account_token));
+        if listed.body["data"][0]["state"] == expected {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "state never became {expected}: {}",
+            listed.text
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn an_instance_created_again_under_its_old_name_gets_its_own_state() {
+    // The pump remembers instances it looked up for message events; a state
+    // change must still reach the instance that carries the name now.
+    let app = spawn_app();
+    let t = app.account_token.clone();
+    app.create_instance("a");
+    app.engine_state("a", "connect");
+    wait_for_state(&app, "connected");
+    app.inject("a", 3, "before");
+    app.wait_received(4);
+    let deleted = app.delete("/api/instance/delete/a", Some(&t));
+    assert_eq!(deleted.status, 200, "{}", deleted.text);
+
+    app.create_instance("a");
+    let listed = app.get("/api/instance/list", Some(&t));
+    assert_eq!(listed.body["data"][0]["state"], "disconnected");
+    app.engine_state("a", "connect");
+    wait_for_state(&app, "connected");
+}
