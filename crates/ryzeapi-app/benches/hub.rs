@@ -277,6 +277,29 @@ fn paced(count: usize, rate: usize, mut f: impl FnMut(usize)) {
     }
 }
 
+/// The machine's own noise: how late a thread that sleeps 500 µs wakes up,
+/// over `duration` (ms: p50, p99, max, and the share of wake-ups more than
+/// 1 ms late). Every hand-over between threads on the way to the bridge
+/// pays this once.
+fn wake_up_lateness(duration: Duration) -> (f64, f64, f64, f64) {
+    let nap = Duration::from_micros(500);
+    let mut late = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < duration {
+        let before = Instant::now();
+        thread::sleep(nap);
+        late.push((before.elapsed().saturating_sub(nap)).as_secs_f64() * 1e3);
+    }
+    let over_1ms = late.iter().filter(|l| **l > 1.0).count() as f64 / late.len() as f64;
+    late.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (
+        percentile(&late, 50.0),
+        percentile(&late, 99.0),
+        late[late.len() - 1],
+        over_1ms * 100.0,
+    )
+}
+
 struct Stats {
     rate: f64,
     p50: f64,
@@ -543,6 +566,7 @@ fn main() {
     }
     let (bare_lat, _) = bare_run(BarePlan::Paced(latency_events, rate), latency_events);
     let (bare_p50, bare_p99) = summarise(bare_lat);
+    let lateness = wake_up_lateness(Duration::from_secs(2));
 
     // latencies of every paced run, pooled per side: the tail of 10 x 1,000
     // samples, alternating every half second, is far steadier than any
@@ -675,6 +699,10 @@ fn main() {
     );
     println!("stalled public clients dropped by the hub: {dropped} of {pairs}");
     println!("process RSS: {rss_start:.0} MiB at start, {rss_end:.0} MiB at the end");
+    println!(
+        "this machine: a thread sleeping 0.5 ms wakes up late by {:.3} ms (p50), {:.3} ms (p99), {:.1} ms (max); {:.2} % of wake-ups more than 1 ms late",
+        lateness.0, lateness.1, lateness.2, lateness.3
+    );
     let _ = std::fs::remove_dir_all(&dir);
     std::process::exit(0);
 }

@@ -263,6 +263,10 @@ impl Application {
             stats,
             base_url: base_url.clone(),
             clock: clock.clone(),
+            batch: match db.kind() {
+                DatabaseKind::Sqlite => crate::events::pump::SQLITE_BATCH,
+                DatabaseKind::Postgres => crate::events::pump::POSTGRES_BATCH,
+            },
         }
         .start(PUMP_QUEUE)?;
         engine.attach(Arc::new(sink));

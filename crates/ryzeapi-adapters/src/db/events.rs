@@ -22,6 +22,8 @@ fn to_u64(v: i64) -> u64 {
 }
 
 /// One row of `bridge_events`, borrowed from the event it stores.
+#[derive(Insertable)]
+#[diesel(table_name = bridge_events, treat_none_as_default_value = false)]
 struct EventInsert<'a> {
     instance_id: &'a str,
     seq: i64,
@@ -117,6 +119,11 @@ where
     }
     Ok(())
 }
+
+/// From this many rows on, Postgres gets them with `COPY … FROM STDIN` in
+/// its binary format (no statement to parse or plan, rows streamed in one
+/// go); fewer go through the prepared inserts below.
+const POSTGRES_COPY_FROM: usize = 64;
 
 /// The largest chunk; smaller ones are its halves down to one row.
 const CHUNK: usize = 64;
@@ -283,6 +290,11 @@ impl EventLog for DieselRepository {
                     })
                     .collect();
                 match &mut **conn {
+                    AnyConnection::Postgresql(pg) if rows.len() >= POSTGRES_COPY_FROM => {
+                        diesel::copy_from(bridge_events::table)
+                            .from_insertable(rows)
+                            .execute(pg)?;
+                    }
                     AnyConnection::Postgresql(pg) => insert_events(pg, &rows)?,
                     AnyConnection::Sqlite(lite) => insert_events(lite, &rows)?,
                 }

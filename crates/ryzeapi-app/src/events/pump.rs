@@ -25,7 +25,14 @@ use super::public_hub::{PublicHub, PublishEvent};
 use super::stats::HubStats;
 use super::{envelope, protocol};
 
-const BATCH: usize = 512;
+/// The most events one transaction takes when the log is SQLite, whose
+/// commits are cheap (no flush to disk in its write-ahead mode): smaller
+/// batches reach the bridge sooner and keep every stage busy.
+pub const SQLITE_BATCH: usize = 512;
+
+/// The most events one transaction takes when the log is Postgres, whose
+/// every commit waits for a flush to disk: larger groups share that wait.
+pub const POSTGRES_BATCH: usize = 4096;
 
 /// How long the pump trusts an instance it looked up. Message events reuse
 /// the lookup for this long instead of reading the instance for every batch;
@@ -70,6 +77,8 @@ pub struct Pump {
     pub base_url: String,
     /// Time of the acknowledgements it stores.
     pub clock: Arc<dyn Clock>,
+    /// The most events per batch (and so per log transaction).
+    pub batch: usize,
 }
 
 /// How often the pump stores the bridges' acknowledged positions.
@@ -101,7 +110,7 @@ impl Pump {
             match rx.recv_timeout(ACK_FLUSH) {
                 Ok(first) => {
                     let mut batch = vec![first];
-                    while batch.len() < BATCH {
+                    while batch.len() < self.batch.max(1) {
                         match rx.try_recv() {
                             Ok(e) => batch.push(e),
                             Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
@@ -413,6 +422,7 @@ mod tests {
             stats: stats.clone(),
             base_url: "http://localhost".into(),
             clock: Arc::new(FixedClock::at(0)),
+            batch: SQLITE_BATCH,
         }
         .start(16)
         .unwrap();

@@ -492,7 +492,16 @@ pub mod events {
         let batch: Vec<NewEvent> = (1..=300)
             .map(|n| {
                 let instance = if n % 3 == 0 { "i2" } else { "i1" };
-                event(instance, n, i64::from(n))
+                let mut e = event(instance, n, i64::from(n));
+                if n % 7 == 0 {
+                    // what a bulk path must carry unchanged: tabs, line
+                    // breaks, backslashes, quotes and text beyond ASCII
+                    e.payload = format!(
+                        "{{\"n\":{n},\"text\":\"a\tb\nc\\\\d \\\"e\\\" olá 😀 \\u0000\"}}\r\n\t"
+                    );
+                    e.event_id = format!("ev\t{instance}\\{n}");
+                }
+                e
             })
             .collect();
         let seqs = store.append(&batch).expect("append");
