@@ -245,6 +245,7 @@ impl Application {
             public: PublicHub::new(stats.clone(), settings.public_ws_queue),
             bridge: BridgeHub::new(stats.clone(), BRIDGE_TAIL),
             stats: stats.clone(),
+            deletions: Arc::default(),
         };
         // The in-process engine starts with no connection: stored states follow.
         let reset = repo.set_all_states(ryzeapi_domain::ConnectionState::Disconnected)?;
@@ -267,6 +268,7 @@ impl Application {
                 DatabaseKind::Sqlite => crate::events::pump::SQLITE_BATCH,
                 DatabaseKind::Postgres => crate::events::pump::POSTGRES_BATCH,
             },
+            deletions: hubs.deletions.clone(),
         }
         .start(PUMP_QUEUE)?;
         engine.attach(Arc::new(sink));

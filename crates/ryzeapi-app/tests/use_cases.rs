@@ -79,6 +79,7 @@ fn world() -> World {
             public: PublicHub::new(stats.clone(), 8),
             bridge: BridgeHub::new(stats.clone(), 16),
             stats,
+            deletions: Arc::default(),
         },
         socket: SocketLimits {
             heartbeat: Duration::from_secs(1),

@@ -6,13 +6,13 @@
 //! per batch): it builds a batch, writes it, offers it to the bridge, and
 //! only then serves public clients, so their fan-out never delays the
 //! durable path. One thread from the engine's queue to the bridge hub means
-//! one hand-over less per event than a separate writer thread, which on a
-//! small machine is worth more than building the next batch during a
-//! commit. The engine hands events over through a bounded queue: when the
+//! one hand-over less per event than a separate writer thread; building the
+//! next batch during a commit, which a second thread allowed, bought no rate
+//! that could be measured on two cores. The engine hands events over through a bounded queue: when the
 //! server is behind, the engine waits — nothing is dropped. A failed log
 //! write is retried until it succeeds.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,7 +23,7 @@ use ryzeapi_ports::{Clock, EngineEvent, EventLog, EventSink, NewEvent, Repositor
 use super::bridge_hub::{BridgeHub, EventFrame};
 use super::public_hub::{PublicHub, PublishEvent};
 use super::stats::HubStats;
-use super::{envelope, protocol};
+use super::{envelope, protocol, InstanceDeletions};
 
 /// The most events one transaction takes when the log is SQLite, whose
 /// commits are cheap (no flush to disk in its write-ahead mode): smaller
@@ -36,15 +36,38 @@ pub const POSTGRES_BATCH: usize = 4096;
 
 /// How long the pump trusts an instance it looked up. Message events reuse
 /// the lookup for this long instead of reading the instance for every batch;
-/// state changes always read it afresh (and refresh the entry), and an
-/// unknown name is never remembered. An instance deleted and created again
-/// under the same name connects before it has messages, and that state
-/// change puts the new instance in the cache; events still addressed to the
-/// deleted one find its stream gone and are not logged.
+/// state changes always read it afresh (and refresh the entry). Every
+/// instance deletion empties the cache, since the name may then belong to a
+/// new instance. When the database cannot be read, the instance as last
+/// seen is used instead of waiting, so public clients keep getting events
+/// while the log cannot be written.
 const INSTANCE_TTL: Duration = Duration::from_secs(1);
 
-/// Instances by name, as looked up at the instant kept with each.
-type InstanceCache = HashMap<InstanceName, (Instant, Arc<Instance>)>;
+/// Instances kept at most; the cache starts over beyond that.
+const MAX_CACHED: usize = 10_000;
+
+/// Instances the pump looked up, by name.
+#[derive(Default)]
+struct InstanceCache {
+    /// Each with the instant it was read.
+    known: HashMap<InstanceName, (Instant, Arc<Instance>)>,
+    /// Names found unknown during the current batch (not read again in it).
+    unknown: HashSet<InstanceName>,
+    /// Instance deletions counted when the cache was last checked.
+    deletions: u64,
+}
+
+impl InstanceCache {
+    /// Before each batch: forgets every instance after a deletion (or when
+    /// there are too many), and the names found unknown in the last batch.
+    fn start_batch(&mut self, deletions: u64) {
+        if deletions != self.deletions || self.known.len() > MAX_CACHED {
+            self.known.clear();
+            self.deletions = deletions;
+        }
+        self.unknown.clear();
+    }
+}
 
 /// The engine's side of the pump.
 pub struct PumpSink {
@@ -79,6 +102,8 @@ pub struct Pump {
     pub clock: Arc<dyn Clock>,
     /// The most events per batch (and so per log transaction).
     pub batch: usize,
+    /// Instance deletions (the pump's cache of instances starts over after one).
+    pub deletions: Arc<InstanceDeletions>,
 }
 
 /// How often the pump stores the bridges' acknowledged positions.
@@ -104,7 +129,7 @@ impl Pump {
     /// whatever piles up during a commit goes into the next one (group
     /// commit).
     fn run(&self, rx: &Receiver<EngineEvent>) {
-        let mut instances = InstanceCache::new();
+        let mut instances = InstanceCache::default();
         let mut acks_stored = Instant::now();
         loop {
             match rx.recv_timeout(ACK_FLUSH) {
@@ -116,6 +141,9 @@ impl Pump {
                             Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                         }
                     }
+                    // After the batch is taken: a deletion that happened
+                    // before any of its events was sent is seen here.
+                    instances.start_batch(self.deletions.count());
                     let (to_log, to_publish) = self.prepare(batch, &mut instances);
                     // Public clients after the durable path: their fan-out
                     // never delays an event on its way to the bridge.
@@ -147,16 +175,20 @@ impl Pump {
     }
 
     /// The instance named `name`, from `cache` when it is recent enough and
-    /// `fresh` is not asked for; a storage failure is retried (never taken
-    /// for "unknown"), so no event is dropped because of it.
+    /// `fresh` is not asked for. When storage fails, the instance as last
+    /// seen is used if there is one; otherwise the lookup is retried (never
+    /// taken for "unknown"), so no event is dropped because of it.
     fn lookup(
         &self,
         cache: &mut InstanceCache,
         name: &InstanceName,
         fresh: bool,
     ) -> Option<Arc<Instance>> {
+        if cache.unknown.contains(name) {
+            return None;
+        }
         if !fresh {
-            if let Some((at, found)) = cache.get(name) {
+            if let Some((at, found)) = cache.known.get(name) {
                 if at.elapsed() < INSTANCE_TTL {
                     return Some(found.clone());
                 }
@@ -168,6 +200,12 @@ impl Pump {
                 Ok(found) => break found.map(Arc::new),
                 Err(e) => {
                     HubStats::incr(&self.stats.log_retries);
+                    if let Some((_, known)) = cache.known.get(name) {
+                        log::warn!(
+                            "event pump: looking up instance '{name}' failed, going on with it as last seen: {e}"
+                        );
+                        return Some(known.clone());
+                    }
                     log::error!(
                         "event pump: looking up instance '{name}' failed, retrying in {wait:?}: {e}"
                     );
@@ -178,10 +216,13 @@ impl Pump {
         };
         match &found {
             Some(instance) => {
-                cache.insert(name.clone(), (Instant::now(), instance.clone()));
+                cache
+                    .known
+                    .insert(name.clone(), (Instant::now(), instance.clone()));
             }
             None => {
-                cache.remove(name);
+                cache.known.remove(name);
+                cache.unknown.insert(name.clone());
             }
         }
         found
@@ -423,6 +464,7 @@ mod tests {
             base_url: "http://localhost".into(),
             clock: Arc::new(FixedClock::at(0)),
             batch: SQLITE_BATCH,
+            deletions: Arc::new(InstanceDeletions::default()),
         }
         .start(16)
         .unwrap();
@@ -461,5 +503,40 @@ mod tests {
             client.frames.try_recv().is_err(),
             "the public client got it once"
         );
+
+        // The whole database down: the instance cannot be read either. The
+        // pump goes on with the instance as it last saw it, so the public
+        // client still gets the next event while nothing can be stored.
+        repo.fail_lookups(true);
+        log.down.store(true, Ordering::SeqCst);
+        let retries = stats.log_retries.load(Ordering::Relaxed);
+        sink.deliver(EngineEvent {
+            instance: instance.name.clone(),
+            event_id: "state-1".into(),
+            name: "instance.state".into(),
+            data: r#"{"state":"connected"}"#.into(),
+            at: Timestamp::from_millis(2),
+            // a state change always reads the instance afresh
+            state: Some(ConnectionState::Connected),
+        });
+        wait_until("the public client never got the state change", || {
+            client.frames.try_recv().is_ok()
+        });
+        assert!(stats.log_retries.load(Ordering::Relaxed) > retries);
+        assert!(
+            bridge
+                .stream("inst")
+                .after(0, 10)
+                .is_some_and(|f| f.len() == 1),
+            "nothing unlogged reaches the bridge"
+        );
+        repo.fail_lookups(false);
+        log.down.store(false, Ordering::SeqCst);
+        wait_until("the bridge never got the state change", || {
+            bridge
+                .stream("inst")
+                .after(0, 10)
+                .is_some_and(|f| f.len() == 2 && f[1].seq == 2)
+        });
     }
 }

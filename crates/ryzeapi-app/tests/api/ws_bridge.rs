@@ -60,6 +60,31 @@ fn hello_resume_and_ordered_events() {
 }
 
 #[test]
+fn an_instance_created_again_under_its_old_name_gets_its_own_events() {
+    // The pump remembers instances by name; a deletion must make it look
+    // again, or the new instance's first events would go to the old one.
+    let app = spawn_app();
+    app.instance_with_integration("a");
+    app.inject("a", 3, "before ");
+    app.wait_logged("a", 3);
+    let deleted = app.delete("/api/instance/delete/a", Some(&app.account_token));
+    assert_eq!(deleted.status, 200, "{}", deleted.text);
+    app.instance_with_integration("a");
+    let ids = app.inject("a", 2, "after ");
+    app.wait_logged("a", 2);
+    let (mut ws, hello) = app.bridge_socket("a");
+    assert_eq!(hello["last_seq"], 2);
+    ws.send_json(&json!({"type": "resume", "after": 0}));
+    let got = events(&mut ws, 2);
+    assert_eq!(
+        got.iter()
+            .map(|f| f["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>(),
+        ids
+    );
+}
+
+#[test]
 fn events_wait_in_the_log_while_the_bridge_is_away() {
     let app = spawn_app();
     app.instance_with_integration("a");

@@ -32,12 +32,20 @@ struct State {
 #[derive(Default)]
 pub struct InMemoryRepository {
     state: Mutex<State>,
+    lookups_fail: std::sync::atomic::AtomicBool,
 }
 
 impl InMemoryRepository {
     /// An empty repository.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// While `fail` is set, looking an instance up by name fails with
+    /// `Unavailable`, as it does when the database is down.
+    pub fn fail_lookups(&self, fail: bool) {
+        self.lookups_fail
+            .store(fail, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -110,6 +118,9 @@ impl InstanceRepository for InMemoryRepository {
     }
 
     fn instance_by_name(&self, name: &InstanceName) -> Result<Option<Instance>, RepoError> {
+        if self.lookups_fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(RepoError::Unavailable("lookups switched off".into()));
+        }
         Ok(self
             .state()
             .instances

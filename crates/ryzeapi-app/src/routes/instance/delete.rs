@@ -39,6 +39,7 @@ pub async fn delete(
         }
         match shared.repo.delete_instance(&instance.id) {
             Ok(true) => {
+                shared.hubs.deletions.note();
                 shared.hubs.bridge.remove(instance.id.as_str());
                 shared.hubs.public.close_instance(instance.id.as_str());
                 shared.engine.forget(&instance.name);
