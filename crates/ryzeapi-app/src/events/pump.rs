@@ -69,6 +69,22 @@ impl InstanceCache {
     }
 }
 
+/// The wait between attempts at a storage call that keeps failing: 50 ms,
+/// doubling up to 5 s.
+struct Backoff(Duration);
+
+impl Backoff {
+    fn new() -> Self {
+        Self(Duration::from_millis(50))
+    }
+
+    /// Sleeps for the current wait, then doubles it.
+    fn wait(&mut self) {
+        std::thread::sleep(self.0);
+        self.0 = (self.0 * 2).min(Duration::from_secs(5));
+    }
+}
+
 /// The engine's side of the pump.
 pub struct PumpSink {
     tx: SyncSender<EngineEvent>,
@@ -194,7 +210,7 @@ impl Pump {
                 }
             }
         }
-        let mut wait = Duration::from_millis(50);
+        let mut backoff = Backoff::new();
         let found = loop {
             match self.repo.instance_by_name(name) {
                 Ok(found) => break found.map(Arc::new),
@@ -207,10 +223,10 @@ impl Pump {
                         return Some(known.clone());
                     }
                     log::error!(
-                        "event pump: looking up instance '{name}' failed, retrying in {wait:?}: {e}"
+                        "event pump: looking up instance '{name}' failed, retrying in {:?}: {e}",
+                        backoff.0
                     );
-                    std::thread::sleep(wait);
-                    wait = (wait * 2).min(Duration::from_secs(5));
+                    backoff.wait();
                 }
             }
         };
@@ -328,19 +344,19 @@ impl Pump {
         events: &[NewEvent],
         mut on_failure: impl FnMut(),
     ) -> Vec<Option<u64>> {
-        let mut wait = Duration::from_millis(50);
+        let mut backoff = Backoff::new();
         loop {
             match self.log.append(events) {
                 Ok(logged) => return logged,
                 Err(e) => {
                     HubStats::incr(&self.stats.log_retries);
                     log::error!(
-                        "event pump: writing {} event(s) to the log failed, retrying in {wait:?}: {e}",
-                        events.len()
+                        "event pump: writing {} event(s) to the log failed, retrying in {:?}: {e}",
+                        events.len(),
+                        backoff.0
                     );
                     on_failure();
-                    std::thread::sleep(wait);
-                    wait = (wait * 2).min(Duration::from_secs(5));
+                    backoff.wait();
                 }
             }
         }
@@ -349,71 +365,15 @@ impl Pump {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::Ordering;
 
     use ryzeapi_domain::{
         Account, AccountId, ConnectionState, InstanceId, Timestamp, WebsocketConfig,
     };
     use ryzeapi_ports::testing::{FixedClock, InMemoryRepository};
-    use ryzeapi_ports::{
-        AccountRepository, InstanceRepository, LoggedEvent, RepoError, StreamPosition, TokenDigest,
-    };
+    use ryzeapi_ports::{AccountRepository, InstanceRepository, TokenDigest};
 
     use super::*;
-
-    /// The in-memory log, with appends that fail while `down` is set.
-    struct FlakyLog {
-        inner: Arc<InMemoryRepository>,
-        down: AtomicBool,
-    }
-
-    impl EventLog for FlakyLog {
-        fn open_stream(&self, instance: &InstanceId, now: Timestamp) -> Result<bool, RepoError> {
-            self.inner.open_stream(instance, now)
-        }
-        fn close_stream(&self, instance: &InstanceId) -> Result<(), RepoError> {
-            self.inner.close_stream(instance)
-        }
-        fn append(&self, events: &[NewEvent]) -> Result<Vec<Option<u64>>, RepoError> {
-            if self.down.load(Ordering::SeqCst) {
-                return Err(RepoError::Unavailable("database down".into()));
-            }
-            self.inner.append(events)
-        }
-        fn read_after(
-            &self,
-            instance: &InstanceId,
-            after: u64,
-            limit: usize,
-        ) -> Result<Vec<LoggedEvent>, RepoError> {
-            self.inner.read_after(instance, after, limit)
-        }
-        fn position(&self, instance: &InstanceId) -> Result<Option<StreamPosition>, RepoError> {
-            self.inner.position(instance)
-        }
-        fn ack(&self, instance: &InstanceId, seq: u64, now: Timestamp) -> Result<bool, RepoError> {
-            self.inner.ack(instance, seq, now)
-        }
-        fn prune(&self, acked_before: Timestamp, any_before: Timestamp) -> Result<u64, RepoError> {
-            self.inner.prune(acked_before, any_before)
-        }
-        fn command_result(
-            &self,
-            instance: &InstanceId,
-            key: &str,
-        ) -> Result<Option<String>, RepoError> {
-            self.inner.command_result(instance, key)
-        }
-        fn save_command_result(
-            &self,
-            instance: &InstanceId,
-            key: &str,
-            result: &str,
-            now: Timestamp,
-        ) -> Result<bool, RepoError> {
-            self.inner.save_command_result(instance, key, result, now)
-        }
-    }
 
     fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         let started = Instant::now();
@@ -447,17 +407,14 @@ mod tests {
             .unwrap();
         repo.open_stream(&instance.id, Timestamp::from_millis(0))
             .unwrap();
-        let log = Arc::new(FlakyLog {
-            inner: repo.clone(),
-            down: AtomicBool::new(true),
-        });
+        repo.fail_appends(true);
         let stats = Arc::new(HubStats::default());
         let public = PublicHub::new(stats.clone(), 8);
         let bridge = BridgeHub::new(stats.clone(), 64);
         let mut client = public.subscribe("inst", &websocket);
         let sink = Pump {
             repo: repo.clone(),
-            log: log.clone(),
+            log: repo.clone(),
             public,
             bridge: bridge.clone(),
             stats: stats.clone(),
@@ -492,7 +449,7 @@ mod tests {
             "nothing unlogged reaches the bridge"
         );
 
-        log.down.store(false, Ordering::SeqCst);
+        repo.fail_appends(false);
         wait_until("the bridge never got the event", || {
             bridge
                 .stream("inst")
@@ -508,7 +465,7 @@ mod tests {
         // pump goes on with the instance as it last saw it, so the public
         // client still gets the next event while nothing can be stored.
         repo.fail_lookups(true);
-        log.down.store(true, Ordering::SeqCst);
+        repo.fail_appends(true);
         let retries = stats.log_retries.load(Ordering::Relaxed);
         sink.deliver(EngineEvent {
             instance: instance.name.clone(),
@@ -531,7 +488,7 @@ mod tests {
             "nothing unlogged reaches the bridge"
         );
         repo.fail_lookups(false);
-        log.down.store(false, Ordering::SeqCst);
+        repo.fail_appends(false);
         wait_until("the bridge never got the state change", || {
             bridge
                 .stream("inst")

@@ -718,38 +718,46 @@ impl TestApp {
     /// Waits until the log holds `last_seq` events for `instance` (events
     /// reach the log asynchronously, through the pump).
     pub fn wait_logged(&self, instance: &str, last_seq: u64) {
-        let started = std::time::Instant::now();
-        loop {
+        eventually("not logged", || {
             let listed = self.get(
                 &format!("/api/chatwoot/list/{instance}"),
                 Some(&self.account_token),
             );
-            if listed.body["stream"]["last_seq"].as_u64() == Some(last_seq) {
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "not logged: {}",
-                listed.text
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            (listed.body["stream"]["last_seq"].as_u64() == Some(last_seq))
+                .then_some(())
+                .ok_or(listed.text)
+        });
     }
 
     /// Waits until the pump has received `count` events in all.
     pub fn wait_received(&self, count: u64) {
-        let started = std::time::Instant::now();
-        while self.event_stats()["eventsReceived"].as_u64().unwrap_or(0) < count {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "events not received"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        eventually("events not received", || {
+            let stats = self.event_stats();
+            (stats["eventsReceived"].as_u64().unwrap_or(0) >= count)
+                .then_some(())
+                .ok_or(stats.to_string())
+        });
     }
 
     /// The hub counters from `/health`.
     pub fn event_stats(&self) -> Value {
         self.get("/health", None).body["events"].clone()
+    }
+}
+
+/// Polls `check` until it succeeds; fails after 10 s with `what` and what
+/// the last attempt saw (things the server does asynchronously).
+pub fn eventually(what: &str, mut check: impl FnMut() -> Result<(), String>) {
+    let started = std::time::Instant::now();
+    loop {
+        let seen = match check() {
+            Ok(()) => return,
+            Err(seen) => seen,
+        };
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{what}: {seen}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -96,14 +96,7 @@ fn the_stored_state_follows_the_engine_across_a_restart() {
     let t = app.account_token.clone();
     app.create_instance("a");
     app.engine_state("a", "connect");
-    let started = std::time::Instant::now();
-    while app.get("/api/instance/list", Some(&t)).body["data"][0]["state"] != "connected" {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(5),
-            "state not recorded"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_for_state(&app, "connected");
     app.restart();
     let listed = app.get("/api/instance/list", Some(&t));
     assert_eq!(listed.body["data"][0]["state"], "disconnected");
@@ -115,22 +108,15 @@ fn the_stored_state_follows_the_engine_across_a_restart() {
     assert_eq!(refused.message(), "Instance is not connected to WhatsApp");
 }
 
-/// The instance's state as `GET /api/instance/list` shows it, once it is
-/// `expected` (the pump records it asynchronously); panics after 5 s.
+/// Waits until `GET /api/instance/list` shows the state `expected` (the
+/// pump records it asynchronously).
 fn wait_for_state(app: &crate::helpers::TestApp, expected: &str) {
-    let started = std::time::Instant::now();
-    loop {
+    crate::helpers::eventually(&format!("state never became {expected}"), || {
         let listed = app.get("/api/instance/list", Some(&app.account_token));
-        if listed.body["data"][0]["state"] == expected {
-            return;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(5),
-            "state never became {expected}: {}",
-            listed.text
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+        (listed.body["data"][0]["state"] == expected)
+            .then_some(())
+            .ok_or(listed.text)
+    });
 }
 
 #[test]

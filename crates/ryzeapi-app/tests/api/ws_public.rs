@@ -1,4 +1,4 @@
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -284,18 +284,10 @@ fn a_stalled_client_is_dropped_and_the_bridge_gets_everything_in_order() {
 
 /// Polls `/health`'s event counters until `done` holds; fails after 10 s.
 fn wait_for_counters(app: &TestApp, what: &str, done: impl Fn(&Value) -> bool) {
-    let started = Instant::now();
-    loop {
+    crate::helpers::eventually(what, || {
         let stats = app.event_stats();
-        if done(&stats) {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{what}: {stats}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        done(&stats).then_some(()).ok_or(stats.to_string())
+    });
 }
 
 /// The server's send buffer is bounded (`TCP_SEND_BUFFER_BYTES`, 128 KiB by

@@ -1,6 +1,7 @@
 //! An in-memory repository with the same observable behaviour as the SQL adapters.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use ryzeapi_domain::{
@@ -32,7 +33,8 @@ struct State {
 #[derive(Default)]
 pub struct InMemoryRepository {
     state: Mutex<State>,
-    lookups_fail: std::sync::atomic::AtomicBool,
+    lookups_fail: AtomicBool,
+    appends_fail: AtomicBool,
 }
 
 impl InMemoryRepository {
@@ -44,8 +46,13 @@ impl InMemoryRepository {
     /// While `fail` is set, looking an instance up by name fails with
     /// `Unavailable`, as it does when the database is down.
     pub fn fail_lookups(&self, fail: bool) {
-        self.lookups_fail
-            .store(fail, std::sync::atomic::Ordering::SeqCst);
+        self.lookups_fail.store(fail, Ordering::SeqCst);
+    }
+
+    /// While `fail` is set, appending to the event log fails with
+    /// `Unavailable`, as it does when the database is down.
+    pub fn fail_appends(&self, fail: bool) {
+        self.appends_fail.store(fail, Ordering::SeqCst);
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -118,7 +125,7 @@ impl InstanceRepository for InMemoryRepository {
     }
 
     fn instance_by_name(&self, name: &InstanceName) -> Result<Option<Instance>, RepoError> {
-        if self.lookups_fail.load(std::sync::atomic::Ordering::SeqCst) {
+        if self.lookups_fail.load(Ordering::SeqCst) {
             return Err(RepoError::Unavailable("lookups switched off".into()));
         }
         Ok(self
@@ -295,6 +302,9 @@ impl EventLog for InMemoryRepository {
     }
 
     fn append(&self, events: &[NewEvent]) -> Result<Vec<Option<u64>>, RepoError> {
+        if self.appends_fail.load(Ordering::SeqCst) {
+            return Err(RepoError::Unavailable("appends switched off".into()));
+        }
         let mut s = self.state();
         let mut seqs = Vec::with_capacity(events.len());
         for e in events {
