@@ -78,7 +78,7 @@ fn main() {
             r#"{{"event":"message.exchange","data":{{"id":"3EB0ABCDEF01000000000001","message":{{"id":"3EB0ABCDEF01000000000001","direction":"incoming","timestamp":"2026-11-25T00:00:00Z","chat":{{"jid":"5511999990000@s.whatsapp.net","lid":"","name":"Ana","type":"private"}},"sender":{{"jid":"5511999990000@s.whatsapp.net","lid":"","name":"Ana"}},"content":{{"text":"{}"}}}}}},"instanceData":{{"instance":"bench","baseUrl":"http://127.0.0.1:8080"}}}}"#,
             "x".repeat(text_len)
         );
-        for batch in [1_usize, 16, 64, 256, 1024] {
+        for batch in [1_usize, 16, 64, 256, 1024, 4096] {
             let total = if batch == 1 { events / 10 } else { events };
             let started = Instant::now();
             for _ in 0..total / batch {

@@ -51,10 +51,10 @@ fn write_events(db: &Database, count: u32) {
 fn commits_leave_the_write_ahead_log_to_the_checkpoint() {
     let test = TestDatabase::sqlite();
     let db = test.connect();
-    // 3,000 events of about 1 KiB: well past the 1,000 pages after which
+    // 4,000 events of about 1 KiB: well past the 1,000 pages after which
     // SQLite's default folds the log on commit; a log that still holds more
     // than that shows that no commit did
-    write_events(&db, 3_000);
+    write_events(&db, 4_000);
     let first = db.checkpoint().unwrap().expect("SQLite checkpoints");
     assert!(
         first.log_pages >= 1_000,
@@ -83,7 +83,7 @@ fn commits_leave_the_write_ahead_log_to_the_checkpoint() {
         repo.read_after(&InstanceId::new("i1"), 0, 10_000)
             .unwrap()
             .len(),
-        3_001,
+        4_001,
         "everything is there after the checkpoints"
     );
 }

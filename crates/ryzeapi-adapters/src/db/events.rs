@@ -1,17 +1,13 @@
 //! [`EventLog`] on diesel: streams, the durable event log and command results.
 
-use diesel::backend::Backend;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, HasSqlType, Text};
 use ryzeapi_domain::{InstanceId, Timestamp};
 use ryzeapi_ports::{EventLog, LoggedEvent, NewEvent, RepoError, StreamPosition};
 
 use super::repository::{map_db, map_tx, DieselRepository, TxError};
-use super::schema::{bridge_commands, bridge_events, bridge_streams};
-use super::AnyConnection;
+use super::schema::{bridge_commands, bridge_segments, bridge_streams};
+use super::segment::{self, Segment};
 
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -21,156 +17,39 @@ fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-/// One row of `bridge_events`, borrowed from the event it stores.
+/// One row of `bridge_segments`.
 #[derive(Insertable)]
-#[diesel(table_name = bridge_events, treat_none_as_default_value = false)]
-struct EventInsert<'a> {
+#[diesel(table_name = bridge_segments, treat_none_as_default_value = false)]
+struct SegmentInsert<'a> {
     instance_id: &'a str,
-    seq: i64,
-    event_id: &'a str,
-    event_name: &'a str,
-    payload: &'a str,
-    created_at: i64,
+    last_seq: i64,
+    first_seq: i64,
+    events: i64,
+    oldest_at: i64,
+    newest_at: i64,
+    body: &'a str,
 }
 
-/// `INSERT INTO bridge_events … VALUES (…), (…), …` for `N` rows, every value
-/// bound. Its text depends only on `N`, and `N` is part of its type: with the
-/// sizes of [`chunks`] a connection prepares at most seven such statements
-/// (64, 32, …, 1 rows), once, and finds them again in diesel's statement cache
-/// by type, without rebuilding their text.
-struct InsertEvents<'a, const N: usize> {
-    /// Exactly `N` rows.
-    rows: &'a [EventInsert<'a>],
-}
-
-/// The statement-cache identity of [`InsertEvents`] for `N` rows.
-struct InsertEventsId<const N: usize>;
-
-impl<const N: usize> QueryId for InsertEvents<'_, N> {
-    type QueryId = InsertEventsId<N>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl<DB, const N: usize> QueryFragment<DB> for InsertEvents<'_, N>
-where
-    DB: Backend + HasSqlType<Text> + HasSqlType<BigInt>,
-    str: ToSql<Text, DB>,
-    i64: ToSql<BigInt, DB>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql(
-            "INSERT INTO bridge_events (instance_id, seq, event_id, event_name, payload, created_at) VALUES ",
-        );
-        for (i, row) in self.rows.iter().enumerate() {
-            out.push_sql(if i == 0 { "(" } else { ", (" });
-            out.push_bind_param::<Text, str>(row.instance_id)?;
-            out.push_sql(", ");
-            out.push_bind_param::<BigInt, i64>(&row.seq)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, str>(row.event_id)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, str>(row.event_name)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, str>(row.payload)?;
-            out.push_sql(", ");
-            out.push_bind_param::<BigInt, i64>(&row.created_at)?;
-            out.push_sql(")");
-        }
-        Ok(())
-    }
-}
-
-impl<Conn, const N: usize> RunQueryDsl<Conn> for InsertEvents<'_, N> {}
-
-/// Inserts `rows` with the statements of [`InsertEvents`].
-fn insert_events<Conn>(conn: &mut Conn, rows: &[EventInsert<'_>]) -> QueryResult<()>
-where
-    Conn: Connection,
-    Conn::Backend: HasSqlType<Text> + HasSqlType<BigInt>,
-    str: ToSql<Text, Conn::Backend>,
-    i64: ToSql<BigInt, Conn::Backend>,
-{
-    fn run<Conn, const N: usize>(conn: &mut Conn, rows: &[EventInsert<'_>]) -> QueryResult<usize>
-    where
-        Conn: Connection,
-        Conn::Backend: HasSqlType<Text> + HasSqlType<BigInt>,
-        str: ToSql<Text, Conn::Backend>,
-        i64: ToSql<BigInt, Conn::Backend>,
-    {
-        debug_assert_eq!(rows.len(), N);
-        InsertEvents::<N> { rows }.execute(conn)
-    }
-    for chunk in chunks(rows) {
-        match chunk.len() {
-            64 => run::<_, 64>(conn, chunk)?,
-            32 => run::<_, 32>(conn, chunk)?,
-            16 => run::<_, 16>(conn, chunk)?,
-            8 => run::<_, 8>(conn, chunk)?,
-            4 => run::<_, 4>(conn, chunk)?,
-            2 => run::<_, 2>(conn, chunk)?,
-            _ => {
-                // single rows: `chunks` yields no other size
-                for row in chunk {
-                    run::<_, 1>(conn, std::slice::from_ref(row))?;
-                }
-                0
-            }
-        };
-    }
-    Ok(())
-}
-
-/// From this many rows on, Postgres gets them with `COPY … FROM STDIN` in
-/// its binary format (no statement to parse or plan, rows streamed in one
-/// go); fewer go through the prepared inserts below.
-const POSTGRES_COPY_FROM: usize = 64;
-
-/// The largest chunk; smaller ones are its halves down to one row.
-const CHUNK: usize = 64;
-
-/// `rows` cut into chunks of [`CHUNK`] rows, the rest into halves of that
-/// (32, 16, …, 1), so only seven statement texts ever occur.
-fn chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
-    std::iter::from_fn(move || {
-        if rows.is_empty() {
-            return None;
-        }
-        let size = if rows.len() >= CHUNK {
-            CHUNK
-        } else {
-            // the largest power of two not above what is left
-            1 << (usize::BITS - 1 - rows.len().leading_zeros())
-        };
-        let (head, tail) = rows.split_at(size);
-        rows = tail;
-        Some(head)
-    })
-}
-
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = bridge_events)]
-struct EventRow {
-    instance_id: String,
-    seq: i64,
-    event_id: String,
-    event_name: String,
-    payload: String,
-    created_at: i64,
-}
-
-impl EventRow {
-    fn into_logged(self) -> LoggedEvent {
-        LoggedEvent {
-            seq: to_u64(self.seq),
-            event: NewEvent {
-                instance_id: InstanceId::new(self.instance_id),
-                event_id: self.event_id,
-                name: self.event_name,
-                payload: self.payload,
-                created_at: Timestamp::from_millis(self.created_at),
-            },
+impl<'a> SegmentInsert<'a> {
+    fn of(instance_id: &'a str, segment: &'a Segment) -> Self {
+        Self {
+            instance_id,
+            last_seq: segment.last_seq,
+            first_seq: segment.first_seq,
+            events: segment.events,
+            oldest_at: segment.oldest_at,
+            newest_at: segment.newest_at,
+            body: &segment.body,
         }
     }
+}
+
+/// Segments read per query by [`EventLog::read_after`] until it has enough events.
+const READ_SEGMENTS: i64 = 4;
+
+/// Whether a logged event is due for pruning.
+fn prunable(seq: i64, created_at: i64, acked: i64, acked_before: i64, any_before: i64) -> bool {
+    (seq <= acked && created_at < acked_before) || created_at < any_before
 }
 
 impl EventLog for DieselRepository {
@@ -222,7 +101,7 @@ impl EventLog for DieselRepository {
         let mut conn = self.conn()?;
         let id = instance.as_str();
         conn.transaction::<(), DieselError, _>(|conn| {
-            diesel::delete(bridge_events::table.filter(bridge_events::instance_id.eq(id)))
+            diesel::delete(bridge_segments::table.filter(bridge_segments::instance_id.eq(id)))
                 .execute(conn)?;
             diesel::delete(bridge_commands::table.filter(bridge_commands::instance_id.eq(id)))
                 .execute(conn)?;
@@ -275,34 +154,18 @@ impl EventLog for DieselRepository {
                     .enumerate()
                     .filter(|(_, e)| e.instance_id.as_str() == instance)
                     .collect();
-                let rows: Vec<EventInsert<'_>> = mine
-                    .iter()
-                    .map(|(_, e)| {
-                        last += 1;
-                        EventInsert {
-                            instance_id: instance,
-                            seq: last,
-                            event_id: &e.event_id,
-                            event_name: &e.name,
-                            payload: &e.payload,
-                            created_at: e.created_at.as_millis(),
-                        }
-                    })
-                    .collect();
-                match &mut **conn {
-                    AnyConnection::Postgresql(pg) if rows.len() >= POSTGRES_COPY_FROM => {
-                        diesel::copy_from(bridge_events::table)
-                            .from_insertable(rows)
-                            .execute(pg)?;
-                    }
-                    AnyConnection::Postgresql(pg) => insert_events(pg, &rows)?,
-                    AnyConnection::Sqlite(lite) => insert_events(lite, &rows)?,
+                let first = last + 1;
+                let segments = segment::pack((first..).zip(mine.iter().map(|(_, e)| *e)));
+                for piece in &segments {
+                    diesel::insert_into(bridge_segments::table)
+                        .values(SegmentInsert::of(instance, piece))
+                        .execute(conn)?;
                 }
+                last += i64::try_from(mine.len()).unwrap_or(i64::MAX);
                 diesel::update(bridge_streams::table.find(instance))
                     .set(bridge_streams::last_seq.eq(last))
                     .execute(conn)?;
-                let first = to_u64(last - i64::try_from(mine.len()).unwrap_or(0)) + 1;
-                for (seq, (index, _)) in (first..).zip(mine) {
+                for (seq, (index, _)) in (to_u64(first)..).zip(mine) {
                     seqs[index] = Some(seq);
                 }
             }
@@ -318,15 +181,30 @@ impl EventLog for DieselRepository {
         limit: usize,
     ) -> Result<Vec<LoggedEvent>, RepoError> {
         let mut conn = self.conn()?;
-        let rows: Vec<EventRow> = bridge_events::table
-            .filter(bridge_events::instance_id.eq(instance.as_str()))
-            .filter(bridge_events::seq.gt(to_i64(after)))
-            .order(bridge_events::seq.asc())
-            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-            .select(EventRow::as_select())
-            .load(&mut conn)
-            .map_err(map_db)?;
-        Ok(rows.into_iter().map(EventRow::into_logged).collect())
+        let mut out = Vec::new();
+        let mut cursor = to_i64(after);
+        while out.len() < limit {
+            let rows: Vec<(i64, String)> = bridge_segments::table
+                .filter(bridge_segments::instance_id.eq(instance.as_str()))
+                .filter(bridge_segments::last_seq.gt(cursor))
+                .order(bridge_segments::last_seq.asc())
+                .select((bridge_segments::last_seq, bridge_segments::body))
+                .limit(READ_SEGMENTS)
+                .load(&mut conn)
+                .map_err(map_db)?;
+            let fetched = rows.len();
+            for (last_seq, body) in rows {
+                let wanted = segment::unpack(instance, &body)?
+                    .into_iter()
+                    .filter(|e| e.seq > after);
+                out.extend(wanted.take(limit - out.len()));
+                cursor = last_seq;
+            }
+            if i64::try_from(fetched).unwrap_or(0) < READ_SEGMENTS {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     fn position(&self, instance: &InstanceId) -> Result<Option<StreamPosition>, RepoError> {
@@ -341,9 +219,9 @@ impl EventLog for DieselRepository {
         else {
             return Ok(None);
         };
-        let oldest: Option<i64> = bridge_events::table
-            .filter(bridge_events::instance_id.eq(instance.as_str()))
-            .select(diesel::dsl::min(bridge_events::seq))
+        let oldest: Option<i64> = bridge_segments::table
+            .filter(bridge_segments::instance_id.eq(instance.as_str()))
+            .select(diesel::dsl::min(bridge_segments::first_seq))
             .first(&mut conn)
             .map_err(map_db)?;
         Ok(Some(StreamPosition {
@@ -382,32 +260,75 @@ impl EventLog for DieselRepository {
 
     fn prune(&self, acked_before: Timestamp, any_before: Timestamp) -> Result<u64, RepoError> {
         let mut conn = self.conn()?;
-        conn.transaction::<u64, DieselError, _>(|conn| {
-            let mut removed = 0_usize;
+        conn.transaction::<u64, TxError, _>(|conn| {
+            let (acked_before, any_before) = (acked_before.as_millis(), any_before.as_millis());
+            let mut removed = 0_i64;
             let streams: Vec<(String, i64)> = bridge_streams::table
                 .select((bridge_streams::instance_id, bridge_streams::acked_seq))
                 .load(conn)?;
             for (instance, acked) in streams {
-                removed += diesel::delete(
-                    bridge_events::table
-                        .filter(bridge_events::instance_id.eq(&instance))
-                        .filter(bridge_events::seq.le(acked))
-                        .filter(bridge_events::created_at.lt(acked_before.as_millis())),
-                )
-                .execute(conn)?;
+                use bridge_segments::dsl as s;
+                // Segments whose every event is due go whole.
+                let whole = s::instance_id.eq(&instance).and(
+                    s::newest_at
+                        .lt(any_before)
+                        .or(s::last_seq.le(acked).and(s::newest_at.lt(acked_before))),
+                );
+                let counts: Vec<i64> = s::bridge_segments
+                    .filter(whole)
+                    .select(s::events)
+                    .load(conn)?;
+                if !counts.is_empty() {
+                    removed += counts.iter().sum::<i64>();
+                    diesel::delete(s::bridge_segments.filter(whole)).execute(conn)?;
+                }
+                // Segments with some events due are written again without them.
+                let some: Vec<(i64, String)> = s::bridge_segments
+                    .filter(s::instance_id.eq(&instance))
+                    .filter(
+                        s::oldest_at
+                            .lt(any_before)
+                            .or(s::first_seq.le(acked).and(s::oldest_at.lt(acked_before))),
+                    )
+                    .select((s::last_seq, s::body))
+                    .load(conn)?;
+                let id = InstanceId::new(instance.clone());
+                for (last_seq, body) in some {
+                    let events = segment::unpack(&id, &body).map_err(TxError::Repo)?;
+                    let total = events.len();
+                    let kept: Vec<LoggedEvent> = events
+                        .into_iter()
+                        .filter(|e| {
+                            let seq = to_i64(e.seq);
+                            !prunable(
+                                seq,
+                                e.event.created_at.as_millis(),
+                                acked,
+                                acked_before,
+                                any_before,
+                            )
+                        })
+                        .collect();
+                    if kept.len() == total {
+                        continue;
+                    }
+                    removed += i64::try_from(total - kept.len()).unwrap_or(0);
+                    diesel::delete(s::bridge_segments.find((&instance, last_seq))).execute(conn)?;
+                    let rest = segment::pack(kept.iter().map(|e| (to_i64(e.seq), &e.event)));
+                    for piece in &rest {
+                        diesel::insert_into(s::bridge_segments)
+                            .values(SegmentInsert::of(&instance, piece))
+                            .execute(conn)?;
+                    }
+                }
             }
-            removed += diesel::delete(
-                bridge_events::table.filter(bridge_events::created_at.lt(any_before.as_millis())),
-            )
-            .execute(conn)?;
             diesel::delete(
-                bridge_commands::table
-                    .filter(bridge_commands::created_at.lt(any_before.as_millis())),
+                bridge_commands::table.filter(bridge_commands::created_at.lt(any_before)),
             )
             .execute(conn)?;
-            Ok(u64::try_from(removed).unwrap_or(u64::MAX))
+            Ok(to_u64(removed))
         })
-        .map_err(map_db)
+        .map_err(map_tx)
     }
 
     fn command_result(
@@ -445,29 +366,5 @@ impl EventLog for DieselRepository {
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
             Err(e) => Err(map_db(e)),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{chunks, CHUNK};
-    use std::collections::BTreeSet;
-
-    #[test]
-    fn chunks_cover_every_row_in_order_with_seven_sizes_at_most() {
-        let mut sizes = BTreeSet::new();
-        for n in 0..=(3 * CHUNK + 5) {
-            let rows: Vec<usize> = (0..n).collect();
-            let joined: Vec<usize> = chunks(&rows).flatten().copied().collect();
-            assert_eq!(joined, rows, "{n} rows");
-            for chunk in chunks(&rows) {
-                assert!(chunk.len().is_power_of_two() && chunk.len() <= CHUNK);
-                sizes.insert(chunk.len());
-            }
-        }
-        assert_eq!(
-            sizes.into_iter().collect::<Vec<_>>(),
-            [1, 2, 4, 8, 16, 32, 64]
-        );
     }
 }

@@ -6,6 +6,7 @@ mod events;
 mod repository;
 mod rows;
 mod schema;
+mod segment;
 
 use std::path::Path;
 use std::time::Duration;
@@ -262,10 +263,12 @@ mod tests {
              INSERT INTO bridge_events VALUES ('i1', 3, 'e3', 'message.exchange', '{\"n\":3}', 30);",
         )
         .expect("old rows");
-        let applied = conn
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .expect("migrate");
-        assert_eq!(applied.len(), 1, "the rowid migration ran");
+        let applied = conn.run_next_migration(SQLITE_MIGRATIONS).expect("migrate");
+        assert_eq!(
+            applied.to_string(),
+            "20261125000003",
+            "the rowid migration ran"
+        );
         let rows: Vec<Row> =
             diesel::sql_query("SELECT seq, payload FROM bridge_events ORDER BY instance_id, seq")
                 .load(&mut conn)

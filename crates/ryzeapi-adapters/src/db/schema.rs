@@ -58,13 +58,14 @@ diesel::table! {
 }
 
 diesel::table! {
-    bridge_events (instance_id, seq) {
+    bridge_segments (instance_id, last_seq) {
         instance_id -> Text,
-        seq -> BigInt,
-        event_id -> Text,
-        event_name -> Text,
-        payload -> Text,
-        created_at -> BigInt,
+        last_seq -> BigInt,
+        first_seq -> BigInt,
+        events -> BigInt,
+        oldest_at -> BigInt,
+        newest_at -> BigInt,
+        body -> Text,
     }
 }
 
@@ -84,6 +85,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     instances,
     chatwoot_integrations,
     bridge_streams,
-    bridge_events,
+    bridge_segments,
     bridge_commands
 );

@@ -405,6 +405,7 @@ macro_rules! event_log_contract {
             reading_resumes_after_a_sequence_number,
             acks_are_cumulative_and_bounded,
             pruning_keeps_what_is_not_acknowledged,
+            reading_and_pruning_are_exact_across_a_long_stream,
             reopening_a_stream_continues_its_numbering,
             opening_an_active_stream_changes_nothing,
             command_results_are_kept_once,
@@ -427,7 +428,7 @@ pub mod events {
     use ryzeapi_domain::{InstanceId, Timestamp};
 
     use super::{digest, instance, seed};
-    use crate::events::{EventLog, NewEvent};
+    use crate::events::{EventLog, LoggedEvent, NewEvent};
     use crate::repository::{RepoError, Repository};
 
     /// What the checks need: both traits.
@@ -621,6 +622,74 @@ pub mod events {
         );
         let next = store.append(&[event("i1", 7, 1)]).expect("append");
         assert_eq!(next, vec![Some(7)]);
+    }
+
+    /// Over a stream long enough for an adapter to store it in several
+    /// pieces, reads start and stop at exactly the numbers asked for, and
+    /// pruning removes exactly the events due, even when the clock went back
+    /// for some of them.
+    pub fn reading_and_pruning_are_exact_across_a_long_stream(store: &dyn Store) {
+        setup(store);
+        store.open_stream(&id("i1"), NOW).expect("open");
+        let at = |n: u32| if n % 50 == 0 { 0 } else { i64::from(n) };
+        let batch: Vec<NewEvent> = (1..=700).map(|n| event("i1", n, at(n))).collect();
+        store.append(&batch[..650]).expect("append");
+        store.append(&batch[650..]).expect("append");
+        let seqs = |events: Vec<LoggedEvent>| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+        for (after, limit, want) in [
+            (0_u64, 1_000_usize, 1..=700_u64),
+            (255, 3, 256..=258),
+            (250, 300, 251..=550),
+            (649, 2, 650..=651),
+            (699, 10, 700..=700),
+        ] {
+            let read = store.read_after(&id("i1"), after, limit).expect("read");
+            assert_eq!(
+                seqs(read),
+                want.collect::<Vec<_>>(),
+                "after {after}, limit {limit}"
+            );
+        }
+        assert!(store
+            .read_after(&id("i1"), 700, 10)
+            .expect("read")
+            .is_empty());
+        assert!(store.read_after(&id("i1"), 0, 0).expect("read").is_empty());
+        store.ack(&id("i1"), 600, NOW).expect("ack");
+        let (acked_before, any_before) = (400, 1);
+        let due = |n: u32| (n <= 600 && at(n) < acked_before) || at(n) < any_before;
+        let removed = store
+            .prune(
+                Timestamp::from_millis(acked_before),
+                Timestamp::from_millis(any_before),
+            )
+            .expect("prune");
+        let kept: Vec<u64> = (1..=700).filter(|n| !due(*n)).map(u64::from).collect();
+        assert_eq!(removed, 700 - kept.len() as u64);
+        let left = store.read_after(&id("i1"), 0, 1_000).expect("read");
+        for logged in &left {
+            let n = usize::try_from(logged.seq).expect("seq") - 1;
+            assert_eq!(logged.event, batch[n], "event {} unchanged", logged.seq);
+        }
+        assert_eq!(seqs(left), kept);
+        let pos = store.position(&id("i1")).expect("p").expect("s");
+        assert_eq!((pos.oldest_seq, pos.last_seq), (kept[0], 700));
+        assert_eq!(
+            store.prune(
+                Timestamp::from_millis(acked_before),
+                Timestamp::from_millis(any_before)
+            ),
+            Ok(0),
+            "nothing more is due"
+        );
+        assert_eq!(
+            seqs(store.read_after(&id("i1"), 420, 3).expect("read")),
+            kept.iter()
+                .copied()
+                .filter(|s| *s > 420)
+                .take(3)
+                .collect::<Vec<_>>()
+        );
     }
 
     /// A closed stream loses its events and commands but not its numbering:
