@@ -29,16 +29,17 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
--- Events logged before become segments of one event each.
+-- Events logged before become segments of one event each. Lengths are
+-- counted in UTF-8, as the server reads them, whatever the database's encoding.
 INSERT INTO bridge_segments (instance_id, last_seq, first_seq, events, oldest_at, newest_at, body)
 SELECT instance_id, seq, seq, 1, created_at, created_at,
        CASE WHEN seq < 0 THEN '-' || lpad((-seq)::text, 19, '0') ELSE lpad(seq::text, 20, '0') END
        || ' ' ||
        CASE WHEN created_at < 0 THEN '-' || lpad((-created_at)::text, 19, '0')
             ELSE lpad(created_at::text, 20, '0') END
-       || ' ' || lpad(octet_length(event_id)::text, 10, '0')
-       || ' ' || lpad(octet_length(event_name)::text, 10, '0')
-       || ' ' || lpad(octet_length(payload)::text, 10, '0')
+       || ' ' || lpad(octet_length(convert_to(event_id, 'UTF8'))::text, 10, '0')
+       || ' ' || lpad(octet_length(convert_to(event_name, 'UTF8'))::text, 10, '0')
+       || ' ' || lpad(octet_length(convert_to(payload, 'UTF8'))::text, 10, '0')
        || chr(10) || event_id || event_name || payload || chr(10)
 FROM bridge_events;
 DROP TABLE bridge_events;

@@ -101,16 +101,19 @@ impl EventLog for DieselRepository {
         let mut conn = self.conn()?;
         let id = instance.as_str();
         conn.transaction::<(), DieselError, _>(|conn| {
-            diesel::delete(bridge_segments::table.filter(bridge_segments::instance_id.eq(id)))
-                .execute(conn)?;
-            diesel::delete(bridge_commands::table.filter(bridge_commands::instance_id.eq(id)))
-                .execute(conn)?;
-            // The row stays, inactive, so that numbers are never reused.
+            // The row stays, inactive, so that numbers are never reused. It
+            // is written first: that waits for an append or a prune of the
+            // instance in progress (they write it first too), so the
+            // deletes below see everything they wrote.
             diesel::update(bridge_streams::table.find(id))
                 .set((
                     bridge_streams::active.eq(0),
                     bridge_streams::acked_seq.eq(bridge_streams::last_seq),
                 ))
+                .execute(conn)?;
+            diesel::delete(bridge_segments::table.filter(bridge_segments::instance_id.eq(id)))
+                .execute(conn)?;
+            diesel::delete(bridge_commands::table.filter(bridge_commands::instance_id.eq(id)))
                 .execute(conn)?;
             Ok(())
         })
@@ -259,76 +262,90 @@ impl EventLog for DieselRepository {
     }
 
     fn prune(&self, acked_before: Timestamp, any_before: Timestamp) -> Result<u64, RepoError> {
+        let (acked_before, any_before) = (acked_before.as_millis(), any_before.as_millis());
         let mut conn = self.conn()?;
-        conn.transaction::<u64, TxError, _>(|conn| {
-            let (acked_before, any_before) = (acked_before.as_millis(), any_before.as_millis());
-            let mut removed = 0_i64;
-            let streams: Vec<(String, i64)> = bridge_streams::table
-                .select((bridge_streams::instance_id, bridge_streams::acked_seq))
-                .load(conn)?;
-            for (instance, acked) in streams {
-                use bridge_segments::dsl as s;
-                // Segments whose every event is due go whole.
-                let whole = s::instance_id.eq(&instance).and(
-                    s::newest_at
-                        .lt(any_before)
-                        .or(s::last_seq.le(acked).and(s::newest_at.lt(acked_before))),
-                );
-                let counts: Vec<i64> = s::bridge_segments
-                    .filter(whole)
-                    .select(s::events)
-                    .load(conn)?;
-                if !counts.is_empty() {
-                    removed += counts.iter().sum::<i64>();
-                    diesel::delete(s::bridge_segments.filter(whole)).execute(conn)?;
-                }
-                // Segments with some events due are written again without them.
-                let some: Vec<(i64, String)> = s::bridge_segments
-                    .filter(s::instance_id.eq(&instance))
-                    .filter(
-                        s::oldest_at
+        let instances: Vec<String> = bridge_streams::table
+            .select(bridge_streams::instance_id)
+            .load(&mut conn)
+            .map_err(map_db)?;
+        let mut removed = 0_i64;
+        // One transaction per instance: an instance's appends wait only for
+        // its own pruning.
+        for instance in instances {
+            removed += conn
+                .transaction::<i64, TxError, _>(|conn| {
+                    use bridge_segments::dsl as s;
+                    // The stream row first, as append and close_stream do:
+                    // no append commits segments between the reads and the
+                    // deletes below, and a stream closed meanwhile is seen
+                    // as closed, never given back the events it deleted.
+                    let locked = diesel::update(bridge_streams::table.find(&instance))
+                        .set(bridge_streams::last_seq.eq(bridge_streams::last_seq))
+                        .execute(conn)?;
+                    if locked == 0 {
+                        return Ok(0);
+                    }
+                    let acked: i64 = bridge_streams::table
+                        .find(&instance)
+                        .select(bridge_streams::acked_seq)
+                        .first(conn)?;
+                    let mut removed = 0_i64;
+                    // Segments whose every event is due go whole.
+                    let whole = s::instance_id.eq(&instance).and(
+                        s::newest_at
                             .lt(any_before)
-                            .or(s::first_seq.le(acked).and(s::oldest_at.lt(acked_before))),
-                    )
-                    .select((s::last_seq, s::body))
-                    .load(conn)?;
-                let id = InstanceId::new(instance.clone());
-                for (last_seq, body) in some {
-                    let events = segment::unpack(&id, &body).map_err(TxError::Repo)?;
-                    let total = events.len();
-                    let kept: Vec<LoggedEvent> = events
-                        .into_iter()
-                        .filter(|e| {
-                            let seq = to_i64(e.seq);
-                            !prunable(
-                                seq,
-                                e.event.created_at.as_millis(),
-                                acked,
-                                acked_before,
-                                any_before,
-                            )
-                        })
-                        .collect();
-                    if kept.len() == total {
-                        continue;
+                            .or(s::last_seq.le(acked).and(s::newest_at.lt(acked_before))),
+                    );
+                    let counts: Vec<i64> = s::bridge_segments
+                        .filter(whole)
+                        .select(s::events)
+                        .load(conn)?;
+                    if !counts.is_empty() {
+                        removed += counts.iter().sum::<i64>();
+                        diesel::delete(s::bridge_segments.filter(whole)).execute(conn)?;
                     }
-                    removed += i64::try_from(total - kept.len()).unwrap_or(0);
-                    diesel::delete(s::bridge_segments.find((&instance, last_seq))).execute(conn)?;
-                    let rest = segment::pack(kept.iter().map(|e| (to_i64(e.seq), &e.event)));
-                    for piece in &rest {
-                        diesel::insert_into(s::bridge_segments)
-                            .values(SegmentInsert::of(&instance, piece))
+                    // Segments with some events due are written again without them.
+                    let some: Vec<(i64, String)> = s::bridge_segments
+                        .filter(s::instance_id.eq(&instance))
+                        .filter(
+                            s::oldest_at
+                                .lt(any_before)
+                                .or(s::first_seq.le(acked).and(s::oldest_at.lt(acked_before))),
+                        )
+                        .select((s::last_seq, s::body))
+                        .load(conn)?;
+                    let id = InstanceId::new(instance.clone());
+                    for (last_seq, body) in some {
+                        let events = segment::unpack(&id, &body).map_err(TxError::Repo)?;
+                        let total = events.len();
+                        let kept: Vec<LoggedEvent> = events
+                            .into_iter()
+                            .filter(|e| {
+                                let at = e.event.created_at.as_millis();
+                                !prunable(to_i64(e.seq), at, acked, acked_before, any_before)
+                            })
+                            .collect();
+                        if kept.len() == total {
+                            continue;
+                        }
+                        removed += i64::try_from(total - kept.len()).unwrap_or(0);
+                        diesel::delete(s::bridge_segments.find((&instance, last_seq)))
                             .execute(conn)?;
+                        let rest = segment::pack(kept.iter().map(|e| (to_i64(e.seq), &e.event)));
+                        for piece in &rest {
+                            diesel::insert_into(s::bridge_segments)
+                                .values(SegmentInsert::of(&instance, piece))
+                                .execute(conn)?;
+                        }
                     }
-                }
-            }
-            diesel::delete(
-                bridge_commands::table.filter(bridge_commands::created_at.lt(any_before)),
-            )
-            .execute(conn)?;
-            Ok(to_u64(removed))
-        })
-        .map_err(map_tx)
+                    Ok(removed)
+                })
+                .map_err(map_tx)?;
+        }
+        diesel::delete(bridge_commands::table.filter(bridge_commands::created_at.lt(any_before)))
+            .execute(&mut conn)
+            .map_err(map_db)?;
+        Ok(to_u64(removed))
     }
 
     fn command_result(

@@ -120,21 +120,30 @@ pub(super) fn unpack(instance: &InstanceId, body: &str) -> Result<Vec<LoggedEven
             .get(..HEADER)
             .filter(|h| h.ends_with('\n'))
             .ok_or_else(|| corrupt("a record header is cut short"))?;
-        let mut fields = header[..HEADER - 1].split(' ');
-        let mut number = |name: &str| -> Result<i64, RepoError> {
-            fields
-                .next()
+        // Each field at its place and width: a header that only looks
+        // similar (other widths, the same length overall) is refused.
+        let field = |from: usize, width: usize, name: &str| -> Result<i64, RepoError> {
+            let separated = header.as_bytes().get(from + width)
+                == Some(&if from + width == HEADER - 1 {
+                    b'\n'
+                } else {
+                    b' '
+                });
+            header
+                .get(from..from + width)
+                .filter(|_| separated)
                 .and_then(|f| f.parse::<i64>().ok())
                 .ok_or_else(|| corrupt(&format!("unreadable {name}")))
         };
-        let seq = number("sequence number")?;
-        let created_at = number("creation time")?;
-        let mut length = |name: &str| -> Result<usize, RepoError> {
-            usize::try_from(number(name)?).map_err(|_| corrupt(&format!("negative {name}")))
+        let seq = field(0, 20, "sequence number")?;
+        let created_at = field(21, 20, "creation time")?;
+        let length = |from: usize, name: &str| -> Result<usize, RepoError> {
+            usize::try_from(field(from, 10, name)?)
+                .map_err(|_| corrupt(&format!("negative {name}")))
         };
-        let id_len = length("id length")?;
-        let name_len = length("name length")?;
-        let payload_len = length("payload length")?;
+        let id_len = length(42, "id length")?;
+        let name_len = length(53, "name length")?;
+        let payload_len = length(64, "payload length")?;
         let after_header = &rest[HEADER..];
         let id_end = id_len;
         let name_end = id_end
@@ -142,6 +151,7 @@ pub(super) fn unpack(instance: &InstanceId, body: &str) -> Result<Vec<LoggedEven
             .ok_or_else(|| corrupt("length"))?;
         let payload_end = name_end
             .checked_add(payload_len)
+            .filter(|end| *end < usize::MAX)
             .ok_or_else(|| corrupt("length"))?;
         let part = |from: usize, to: usize| {
             after_header
@@ -297,6 +307,9 @@ mod tests {
             body.replacen("0000000007", "0000000009", 1), // payload length too long
             body.replacen("0000000002 ", "00000000x2 ", 1), // unreadable id length
             format!("{body}garbage"),
+            // the same length overall, the fields at other places and widths
+            format!("{:<74}\n", "1 1 9223372036854775807 9223372036854775807 1"),
+            body.replacen("0000000002 ", "000000002  ", 1),
         ];
         for (i, text) in damaged.iter().enumerate() {
             match unpack(&instance, text) {
