@@ -57,7 +57,8 @@ fn a_stream_closed_during_pruning_keeps_none_of_its_events() {
         })
         .collect();
     repo.append(&events).unwrap();
-    repo.ack(&instance.id, 5, Timestamp::from_millis(0)).unwrap();
+    repo.ack(&instance.id, 5, Timestamp::from_millis(0))
+        .unwrap();
 
     // Another session closes the stream the way close_stream does, and
     // holds its transaction open while pruning starts.
@@ -85,11 +86,13 @@ fn a_stream_closed_during_pruning_keeps_none_of_its_events() {
     other.batch_execute("COMMIT;").unwrap();
     let removed = pruning.join().unwrap().expect("prune");
     assert_eq!(removed, 0, "the closed stream had nothing left to prune");
-    let left: Count = diesel::sql_query(
-        "SELECT count(*) AS n FROM bridge_segments WHERE instance_id = 'i1'",
-    )
-    .get_result(&mut other)
-    .unwrap();
-    assert_eq!(left.n, 0, "no segment came back after the stream was closed");
+    let left: Count =
+        diesel::sql_query("SELECT count(*) AS n FROM bridge_segments WHERE instance_id = 'i1'")
+            .get_result(&mut other)
+            .unwrap();
+    assert_eq!(
+        left.n, 0,
+        "no segment came back after the stream was closed"
+    );
     assert_eq!(repo.position(&instance.id).unwrap(), None);
 }
