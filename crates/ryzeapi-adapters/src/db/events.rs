@@ -264,14 +264,33 @@ impl EventLog for DieselRepository {
     fn prune(&self, acked_before: Timestamp, any_before: Timestamp) -> Result<u64, RepoError> {
         let (acked_before, any_before) = (acked_before.as_millis(), any_before.as_millis());
         let mut conn = self.conn()?;
-        let instances: Vec<String> = bridge_streams::table
-            .select(bridge_streams::instance_id)
+        let streams: Vec<(String, i64)> = bridge_streams::table
+            .select((bridge_streams::instance_id, bridge_streams::acked_seq))
             .load(&mut conn)
             .map_err(map_db)?;
         let mut removed = 0_i64;
         // One transaction per instance: an instance's appends wait only for
         // its own pruning.
-        for instance in instances {
+        for (instance, acked) in streams {
+            // Instances with nothing due are left alone, unlocked. (The
+            // acknowledged position only grows: one read a moment ago can
+            // only find less due than there is; the rest goes next time.)
+            let due: Option<i64> = bridge_segments::table
+                .filter(bridge_segments::instance_id.eq(&instance))
+                .filter(
+                    bridge_segments::oldest_at
+                        .lt(any_before)
+                        .or(bridge_segments::first_seq
+                            .le(acked)
+                            .and(bridge_segments::oldest_at.lt(acked_before))),
+                )
+                .select(bridge_segments::last_seq)
+                .first(&mut conn)
+                .optional()
+                .map_err(map_db)?;
+            if due.is_none() {
+                continue;
+            }
             removed += conn
                 .transaction::<i64, TxError, _>(|conn| {
                     use bridge_segments::dsl as s;
