@@ -14,7 +14,11 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use ryzeapi_ports::TokenService;
+use ryzeapi_domain::{
+    Account, AccountId, ConnectionState, Instance, InstanceId, InstanceName, Timestamp,
+    WebsocketConfig,
+};
+use ryzeapi_ports::{AccountRepository, EventLog, InstanceRepository, TokenDigest, TokenService};
 
 use crate::crypto::RingTokens;
 use crate::db::{Database, DieselRepository};
@@ -285,4 +289,30 @@ impl Deref for TestRepository {
     fn deref(&self) -> &DieselRepository {
         &self.repo
     }
+}
+
+/// Creates account `acc1` with one instance `i1` (named `one`) and opens its
+/// event stream: what a test of the log needs before appending.
+pub fn instance_with_stream(repo: &DieselRepository) -> InstanceId {
+    let account = Account {
+        id: AccountId::new("acc1"),
+        name: "a".into(),
+        max_instances: 1,
+        created_at: Timestamp::from_millis(0),
+    };
+    repo.create_account(&account, &TokenDigest::from_hex("00"))
+        .expect("account");
+    let instance = Instance {
+        id: InstanceId::new("i1"),
+        account_id: account.id,
+        name: InstanceName::parse("one").expect("name"),
+        state: ConnectionState::Disconnected,
+        websocket: WebsocketConfig::parse(false, &[], false).expect("websocket"),
+        created_at: Timestamp::from_millis(0),
+    };
+    repo.create_instance(&instance, &TokenDigest::from_hex("01"), 1)
+        .expect("instance");
+    repo.open_stream(&instance.id, Timestamp::from_millis(0))
+        .expect("stream");
+    instance.id
 }

@@ -2,40 +2,18 @@
 //! `Database::checkpoint`, not by the commits themselves.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use ryzeapi_adapters::testing::TestDatabase;
+use ryzeapi_adapters::testing::{instance_with_stream, TestDatabase};
 use ryzeapi_adapters::Database;
-use ryzeapi_domain::{
-    Account, AccountId, ConnectionState, Instance, InstanceId, InstanceName, Timestamp,
-    WebsocketConfig,
-};
-use ryzeapi_ports::{AccountRepository, EventLog, InstanceRepository, NewEvent, TokenDigest};
+use ryzeapi_domain::{InstanceId, Timestamp};
+use ryzeapi_ports::{EventLog, NewEvent};
 
 /// Appends `count` events of about 1 KiB to a fresh stream.
 fn write_events(db: &Database, count: u32) {
     let repo = db.repository();
-    let account = Account {
-        id: AccountId::new("acc1"),
-        name: "a".into(),
-        max_instances: 1,
-        created_at: Timestamp::from_millis(0),
-    };
-    repo.create_account(&account, &TokenDigest::from_hex("00"))
-        .unwrap();
-    let instance = Instance {
-        id: InstanceId::new("i1"),
-        account_id: account.id,
-        name: InstanceName::parse("one").unwrap(),
-        state: ConnectionState::Disconnected,
-        websocket: WebsocketConfig::parse(false, &[], false).unwrap(),
-        created_at: Timestamp::from_millis(0),
-    };
-    repo.create_instance(&instance, &TokenDigest::from_hex("01"), 1)
-        .unwrap();
-    repo.open_stream(&instance.id, Timestamp::from_millis(0))
-        .unwrap();
+    let instance = instance_with_stream(&repo);
     let events: Vec<NewEvent> = (0..count)
         .map(|n| NewEvent {
-            instance_id: instance.id.clone(),
+            instance_id: instance.clone(),
             event_id: format!("ev{n}"),
             name: "message.exchange".into(),
             payload: format!(r#"{{"n":{n},"text":"{}"}}"#, "x".repeat(1_000)),

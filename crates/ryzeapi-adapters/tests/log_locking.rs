@@ -7,12 +7,9 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
-use ryzeapi_adapters::testing::TestDatabase;
-use ryzeapi_domain::{
-    Account, AccountId, ConnectionState, Instance, InstanceId, InstanceName, Timestamp,
-    WebsocketConfig,
-};
-use ryzeapi_ports::{AccountRepository, EventLog, InstanceRepository, NewEvent, TokenDigest};
+use ryzeapi_adapters::testing::{instance_with_stream, TestDatabase};
+use ryzeapi_domain::Timestamp;
+use ryzeapi_ports::{EventLog, NewEvent};
 
 #[derive(QueryableByName)]
 struct Count {
@@ -25,31 +22,12 @@ fn a_stream_closed_during_pruning_keeps_none_of_its_events() {
     let test = TestDatabase::postgres();
     let db = test.connect();
     let repo = db.repository();
-    let account = Account {
-        id: AccountId::new("acc1"),
-        name: "a".into(),
-        max_instances: 1,
-        created_at: Timestamp::from_millis(0),
-    };
-    repo.create_account(&account, &TokenDigest::from_hex("00"))
-        .unwrap();
-    let instance = Instance {
-        id: InstanceId::new("i1"),
-        account_id: account.id,
-        name: InstanceName::parse("one").unwrap(),
-        state: ConnectionState::Disconnected,
-        websocket: WebsocketConfig::parse(false, &[], false).unwrap(),
-        created_at: Timestamp::from_millis(0),
-    };
-    repo.create_instance(&instance, &TokenDigest::from_hex("01"), 1)
-        .unwrap();
-    repo.open_stream(&instance.id, Timestamp::from_millis(0))
-        .unwrap();
+    let instance = instance_with_stream(&repo);
     // One segment, half of it acknowledged and old enough to go: pruning
     // rewrites it without those events.
     let events: Vec<NewEvent> = (1..=10)
         .map(|n| NewEvent {
-            instance_id: instance.id.clone(),
+            instance_id: instance.clone(),
             event_id: format!("ev{n}"),
             name: "message.exchange".into(),
             payload: format!("{{\"n\":{n}}}"),
@@ -57,8 +35,7 @@ fn a_stream_closed_during_pruning_keeps_none_of_its_events() {
         })
         .collect();
     repo.append(&events).unwrap();
-    repo.ack(&instance.id, 5, Timestamp::from_millis(0))
-        .unwrap();
+    repo.ack(&instance, 5, Timestamp::from_millis(0)).unwrap();
 
     // Another session closes the stream the way close_stream does, and
     // holds its transaction open while pruning starts.
@@ -94,5 +71,5 @@ fn a_stream_closed_during_pruning_keeps_none_of_its_events() {
         left.n, 0,
         "no segment came back after the stream was closed"
     );
-    assert_eq!(repo.position(&instance.id).unwrap(), None);
+    assert_eq!(repo.position(&instance).unwrap(), None);
 }

@@ -1,13 +1,16 @@
 //! [`EventLog`] on diesel: streams, the durable event log and command results.
 
+use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::Bool;
 use ryzeapi_domain::{InstanceId, Timestamp};
 use ryzeapi_ports::{EventLog, LoggedEvent, NewEvent, RepoError, StreamPosition};
 
 use super::repository::{map_db, map_tx, DieselRepository, TxError};
 use super::schema::{bridge_commands, bridge_segments, bridge_streams};
 use super::segment::{self, Segment};
+use super::AnyConnection;
 
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -47,9 +50,106 @@ impl<'a> SegmentInsert<'a> {
 /// Segments read per query by [`EventLog::read_after`] until it has enough events.
 const READ_SEGMENTS: i64 = 4;
 
-/// Whether a logged event is due for pruning.
-fn prunable(seq: i64, created_at: i64, acked: i64, acked_before: i64, any_before: i64) -> bool {
-    (seq <= acked && created_at < acked_before) || created_at < any_before
+type Backend = <AnyConnection as Connection>::Backend;
+
+/// A condition on the rows of `bridge_segments`.
+type SegmentFilter<'a> =
+    Box<dyn BoxableExpression<bridge_segments::table, Backend, SqlType = Bool> + 'a>;
+
+/// What pruning removes, in milliseconds: acknowledged events created before
+/// `acked_before`, and any event created before `any_before`.
+#[derive(Debug, Clone, Copy)]
+struct PruneBounds {
+    acked_before: i64,
+    any_before: i64,
+}
+
+impl PruneBounds {
+    /// Whether an event is due, with the stream acknowledged up to `acked`.
+    fn due(self, seq: i64, created_at: i64, acked: i64) -> bool {
+        (seq <= acked && created_at < self.acked_before) || created_at < self.any_before
+    }
+
+    /// The segments of `instance` holding at least one event due.
+    fn some_due(self, instance: &str, acked: i64) -> SegmentFilter<'_> {
+        use bridge_segments::dsl as s;
+        Box::new(
+            s::instance_id.eq(instance).and(
+                s::oldest_at.lt(self.any_before).or(s::first_seq
+                    .le(acked)
+                    .and(s::oldest_at.lt(self.acked_before))),
+            ),
+        )
+    }
+
+    /// The segments of `instance` whose every event is due.
+    fn all_due(self, instance: &str, acked: i64) -> SegmentFilter<'_> {
+        use bridge_segments::dsl as s;
+        Box::new(
+            s::instance_id.eq(instance).and(
+                s::newest_at.lt(self.any_before).or(s::last_seq
+                    .le(acked)
+                    .and(s::newest_at.lt(self.acked_before))),
+            ),
+        )
+    }
+}
+
+/// Prunes the segments of one instance, inside the caller's transaction;
+/// returns how many events went.
+fn prune_instance(
+    conn: &mut AnyConnection,
+    instance: &str,
+    bounds: PruneBounds,
+) -> Result<i64, TxError> {
+    use bridge_segments::dsl as s;
+    // The stream row first, as append and close_stream do: no append commits
+    // segments between the reads and the deletes below, and a stream closed
+    // meanwhile is seen as closed, never given back the events it deleted.
+    let locked = diesel::update(bridge_streams::table.find(instance))
+        .set(bridge_streams::last_seq.eq(bridge_streams::last_seq))
+        .execute(conn)?;
+    if locked == 0 {
+        return Ok(0);
+    }
+    let acked: i64 = bridge_streams::table
+        .find(instance)
+        .select(bridge_streams::acked_seq)
+        .first(conn)?;
+    // Segments whose every event is due go whole.
+    let counts: Vec<i64> = s::bridge_segments
+        .filter(bounds.all_due(instance, acked))
+        .select(s::events)
+        .load(conn)?;
+    let mut removed: i64 = counts.iter().sum();
+    if !counts.is_empty() {
+        diesel::delete(s::bridge_segments.filter(bounds.all_due(instance, acked))).execute(conn)?;
+    }
+    // Segments with some events due are written again without them.
+    let some: Vec<(i64, String)> = s::bridge_segments
+        .filter(bounds.some_due(instance, acked))
+        .select((s::last_seq, s::body))
+        .load(conn)?;
+    let id = InstanceId::new(instance);
+    for (last_seq, body) in some {
+        let events = segment::unpack(&id, &body).map_err(TxError::Repo)?;
+        let total = events.len();
+        let kept: Vec<LoggedEvent> = events
+            .into_iter()
+            .filter(|e| !bounds.due(to_i64(e.seq), e.event.created_at.as_millis(), acked))
+            .collect();
+        if kept.len() == total {
+            continue;
+        }
+        removed += i64::try_from(total - kept.len()).unwrap_or(0);
+        diesel::delete(s::bridge_segments.find((instance, last_seq))).execute(conn)?;
+        for piece in &segment::pack(kept.iter().map(|e| (to_i64(e.seq), &e.event))) {
+            diesel::insert_into(s::bridge_segments)
+                .values(SegmentInsert::of(instance, piece))
+                .execute(conn)?;
+        }
+    }
+    Ok(removed)
 }
 
 impl EventLog for DieselRepository {
@@ -262,108 +362,39 @@ impl EventLog for DieselRepository {
     }
 
     fn prune(&self, acked_before: Timestamp, any_before: Timestamp) -> Result<u64, RepoError> {
-        let (acked_before, any_before) = (acked_before.as_millis(), any_before.as_millis());
+        let bounds = PruneBounds {
+            acked_before: acked_before.as_millis(),
+            any_before: any_before.as_millis(),
+        };
         let mut conn = self.conn()?;
         let streams: Vec<(String, i64)> = bridge_streams::table
             .select((bridge_streams::instance_id, bridge_streams::acked_seq))
             .load(&mut conn)
             .map_err(map_db)?;
         let mut removed = 0_i64;
-        // One transaction per instance: an instance's appends wait only for
-        // its own pruning.
         for (instance, acked) in streams {
             // Instances with nothing due are left alone, unlocked. (The
             // acknowledged position only grows: one read a moment ago can
             // only find less due than there is; the rest goes next time.)
             let due: Option<i64> = bridge_segments::table
-                .filter(bridge_segments::instance_id.eq(&instance))
-                .filter(
-                    bridge_segments::oldest_at
-                        .lt(any_before)
-                        .or(bridge_segments::first_seq
-                            .le(acked)
-                            .and(bridge_segments::oldest_at.lt(acked_before))),
-                )
+                .filter(bounds.some_due(&instance, acked))
                 .select(bridge_segments::last_seq)
                 .first(&mut conn)
                 .optional()
                 .map_err(map_db)?;
-            if due.is_none() {
-                continue;
+            if due.is_some() {
+                // One transaction per instance: an instance's appends wait
+                // only for its own pruning.
+                removed += conn
+                    .transaction(|conn| prune_instance(conn, &instance, bounds))
+                    .map_err(map_tx)?;
             }
-            removed += conn
-                .transaction::<i64, TxError, _>(|conn| {
-                    use bridge_segments::dsl as s;
-                    // The stream row first, as append and close_stream do:
-                    // no append commits segments between the reads and the
-                    // deletes below, and a stream closed meanwhile is seen
-                    // as closed, never given back the events it deleted.
-                    let locked = diesel::update(bridge_streams::table.find(&instance))
-                        .set(bridge_streams::last_seq.eq(bridge_streams::last_seq))
-                        .execute(conn)?;
-                    if locked == 0 {
-                        return Ok(0);
-                    }
-                    let acked: i64 = bridge_streams::table
-                        .find(&instance)
-                        .select(bridge_streams::acked_seq)
-                        .first(conn)?;
-                    let mut removed = 0_i64;
-                    // Segments whose every event is due go whole.
-                    let whole = s::instance_id.eq(&instance).and(
-                        s::newest_at
-                            .lt(any_before)
-                            .or(s::last_seq.le(acked).and(s::newest_at.lt(acked_before))),
-                    );
-                    let counts: Vec<i64> = s::bridge_segments
-                        .filter(whole)
-                        .select(s::events)
-                        .load(conn)?;
-                    if !counts.is_empty() {
-                        removed += counts.iter().sum::<i64>();
-                        diesel::delete(s::bridge_segments.filter(whole)).execute(conn)?;
-                    }
-                    // Segments with some events due are written again without them.
-                    let some: Vec<(i64, String)> = s::bridge_segments
-                        .filter(s::instance_id.eq(&instance))
-                        .filter(
-                            s::oldest_at
-                                .lt(any_before)
-                                .or(s::first_seq.le(acked).and(s::oldest_at.lt(acked_before))),
-                        )
-                        .select((s::last_seq, s::body))
-                        .load(conn)?;
-                    let id = InstanceId::new(instance.clone());
-                    for (last_seq, body) in some {
-                        let events = segment::unpack(&id, &body).map_err(TxError::Repo)?;
-                        let total = events.len();
-                        let kept: Vec<LoggedEvent> = events
-                            .into_iter()
-                            .filter(|e| {
-                                let at = e.event.created_at.as_millis();
-                                !prunable(to_i64(e.seq), at, acked, acked_before, any_before)
-                            })
-                            .collect();
-                        if kept.len() == total {
-                            continue;
-                        }
-                        removed += i64::try_from(total - kept.len()).unwrap_or(0);
-                        diesel::delete(s::bridge_segments.find((&instance, last_seq)))
-                            .execute(conn)?;
-                        let rest = segment::pack(kept.iter().map(|e| (to_i64(e.seq), &e.event)));
-                        for piece in &rest {
-                            diesel::insert_into(s::bridge_segments)
-                                .values(SegmentInsert::of(&instance, piece))
-                                .execute(conn)?;
-                        }
-                    }
-                    Ok(removed)
-                })
-                .map_err(map_tx)?;
         }
-        diesel::delete(bridge_commands::table.filter(bridge_commands::created_at.lt(any_before)))
-            .execute(&mut conn)
-            .map_err(map_db)?;
+        diesel::delete(
+            bridge_commands::table.filter(bridge_commands::created_at.lt(bounds.any_before)),
+        )
+        .execute(&mut conn)
+        .map_err(map_db)?;
         Ok(to_u64(removed))
     }
 

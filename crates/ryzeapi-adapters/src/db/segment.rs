@@ -26,6 +26,9 @@ use ryzeapi_ports::{LoggedEvent, NewEvent, RepoError};
 /// Bytes of a record's header line, its line break included.
 pub(super) const HEADER: usize = 20 + 1 + 20 + 1 + 10 + 1 + 10 + 1 + 10 + 1;
 
+/// Where a record's header has its spaces (after each field but the last).
+const SEPARATORS: [usize; 4] = [20, 41, 52, 63];
+
 /// Most events in one segment.
 pub(super) const MAX_EVENTS: usize = 256;
 
@@ -116,22 +119,16 @@ pub(super) fn unpack(instance: &InstanceId, body: &str) -> Result<Vec<LoggedEven
     let mut out = Vec::new();
     let mut rest = body;
     while !rest.is_empty() {
+        // Each field at its place and width, separated as written: a header
+        // that only looks similar (other widths, the same length overall)
+        // is refused.
         let header = rest
             .get(..HEADER)
-            .filter(|h| h.ends_with('\n'))
-            .ok_or_else(|| corrupt("a record header is cut short"))?;
-        // Each field at its place and width: a header that only looks
-        // similar (other widths, the same length overall) is refused.
+            .filter(|h| h.ends_with('\n') && SEPARATORS.iter().all(|&i| h.as_bytes()[i] == b' '))
+            .ok_or_else(|| corrupt("a record header is cut short or malformed"))?;
         let field = |from: usize, width: usize, name: &str| -> Result<i64, RepoError> {
-            let separated = header.as_bytes().get(from + width)
-                == Some(&if from + width == HEADER - 1 {
-                    b'\n'
-                } else {
-                    b' '
-                });
             header
                 .get(from..from + width)
-                .filter(|_| separated)
                 .and_then(|f| f.parse::<i64>().ok())
                 .ok_or_else(|| corrupt(&format!("unreadable {name}")))
         };
