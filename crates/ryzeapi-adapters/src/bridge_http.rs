@@ -6,6 +6,12 @@
 //! cannot connect → `Unreachable`; budget spent → `Timeout`; 5xx, garbage or
 //! an unexpected status → `Upstream`; the bridge's classified Chatwoot
 //! failures → `Chatwoot`; 404 on status/delete → `NotFound`.
+//!
+//! The bridge's own texts (an error's `message` and `detail`, the body of an
+//! answer that is not an error object, `last_error`) are passed on whole,
+//! never cut here: only the caller knows every secret they might repeat, and
+//! a text must be redacted before it is cut (`ryzeapi_domain::text::quote`),
+//! or a secret straddling the cut would survive in part.
 
 use std::fmt;
 use std::time::Duration;
@@ -18,6 +24,10 @@ use ureq::http::Response;
 use ureq::Body;
 
 const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
+
+/// What the message of an answer that is not an error object starts with;
+/// the body follows, whole.
+pub const UNEXPECTED_ANSWER: &str = "unexpected answer: ";
 
 /// Connect timeout and per-call budgets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,17 +271,14 @@ fn classify_failure(status: u16, body: &str, not_found_is_gone: bool) -> BridgeE
     }
 }
 
-/// A short, single-line excerpt of an unexpected answer.
+/// The message for an answer that is not an error object: the whole body
+/// after [`UNEXPECTED_ANSWER`] (whoever quotes it redacts, then cuts it), or
+/// `empty answer`.
 fn summarise(body: &str) -> String {
-    let line: String = body
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(200)
-        .collect();
-    if line.trim().is_empty() {
+    if body.chars().all(|c| c.is_whitespace() || c.is_control()) {
         "empty answer".into()
     } else {
-        format!("unexpected answer: {}", line.trim())
+        format!("{UNEXPECTED_ANSWER}{}", body.trim())
     }
 }
 
@@ -292,7 +299,11 @@ fn parse_integration(status: u16, body: &str) -> Result<RemoteState, BridgeError
         });
     }
     let mut last_error = wire.last_error.unwrap_or_default();
-    if parsed_status == IntegrationStatus::Error && last_error.trim().is_empty() {
+    if parsed_status == IntegrationStatus::Error
+        && last_error
+            .chars()
+            .all(|c| c.is_whitespace() || c.is_control())
+    {
         "the bridge reported an error without a message".clone_into(&mut last_error);
     }
     Ok(RemoteState {

@@ -315,3 +315,51 @@ fn status_and_delete() {
         })
     );
 }
+
+#[test]
+fn the_bridge_texts_are_passed_on_whole_for_the_caller_to_redact() {
+    // A secret straddling character 200 must reach the caller whole: a cut
+    // here, before the caller can redact it, would leave a piece behind.
+    let secret = "Zq8xWv3TkPmR7nLcY2bH5dJf";
+    let body = format!(
+        "{}{secret}{}{secret}\u{0}tail",
+        "<".repeat(190),
+        "-".repeat(300)
+    );
+    let body: &'static str = Box::leak(body.into_boxed_str());
+    let expected = BridgeError::Upstream {
+        status: Some(500),
+        message: format!("unexpected answer: {body}"),
+    };
+    let (url, _seen) = serve_once(Reply::Status(500, body));
+    assert_eq!(client(&url).activate(&request()), Err(expected.clone()));
+    let (url, _seen) = serve_once(Reply::Status(500, body));
+    assert_eq!(client(&url).status("int_1"), Err(expected.clone()));
+    let (url, _seen) = serve_once(Reply::Status(500, body));
+    assert_eq!(client(&url).delete("int_1"), Err(expected));
+
+    let detail = format!("{}{secret}", "d".repeat(495));
+    let envelope: &'static str = Box::leak(
+        serde_json::json!({"error": {"kind": "chatwoot_error", "message": "m", "chatwoot_status": 500, "detail": detail}})
+            .to_string()
+            .into_boxed_str(),
+    );
+    let (url, _seen) = serve_once(Reply::Status(502, envelope));
+    assert_eq!(
+        client(&url).activate(&request()),
+        Err(BridgeError::Chatwoot {
+            failure: ChatwootFailure::Other,
+            status: Some(500),
+            detail,
+        })
+    );
+
+    let (url, _seen) = serve_once(Reply::Status(500, " \r\n\u{0} "));
+    assert_eq!(
+        client(&url).activate(&request()),
+        Err(BridgeError::Upstream {
+            status: Some(500),
+            message: "empty answer".into()
+        })
+    );
+}

@@ -1,15 +1,23 @@
 //! The Chatwoot module's use cases, run on blocking threads: activate (set
 //! and inline creation), the live status view, and teardown.
+//!
+//! Whatever the bridge says is quoted with the secrets it must not reveal
+//! ([`Secrets`]): the Chatwoot API token (given with the request, or opened
+//! from the row where the bridge speaks about a stored integration) and the
+//! service token.
 
 use ryzeapi_domain::integration::RemoteState;
+use ryzeapi_domain::text::Limit;
 use ryzeapi_domain::{
     ApiToken, ChatwootAccountId, ChatwootBaseUrl, ChatwootSettings, InboxName, Instance,
     Integration, IntegrationFlags, IntegrationStatus,
 };
-use ryzeapi_ports::{api_token_context, ActivateRequest, BridgeError};
+use ryzeapi_ports::{
+    api_token_context, ActivateRequest, BridgeError, SealedSecret, SecretCipher, StoredIntegration,
+};
 use serde::Deserialize;
 
-use crate::error::{bridge_error, ActivationContext, ApiError};
+use crate::error::{bridge_error, ActivationContext, ApiError, Secrets, DETAIL_CHARS};
 use crate::state::{AppState, Module};
 
 /// The body of `POST /api/chatwoot/set/:instance`.
@@ -79,6 +87,31 @@ impl SetBody {
     }
 }
 
+/// The secrets a text of the bridge about the stored integration of `instance`
+/// must not reveal: its Chatwoot API token, opened from `sealed`, and `others`.
+/// When the token does not open, [`Secrets::unreadable`] (the texts are withheld).
+pub fn stored_secrets(
+    cipher: &dyn SecretCipher,
+    instance: &ryzeapi_domain::InstanceId,
+    sealed: &SealedSecret,
+    others: &[&str],
+) -> Secrets {
+    match cipher.open(sealed, &api_token_context(instance)) {
+        Ok(token) => {
+            let mut all = vec![token.as_str()];
+            all.extend_from_slice(others);
+            Secrets::new(&all)
+        }
+        Err(e) => {
+            log::error!(
+                "the stored Chatwoot API token of instance {} does not open ({e}): texts from the bridge about it are withheld",
+                instance.as_str()
+            );
+            Secrets::unreadable()
+        }
+    }
+}
+
 /// Activates (or repairs) the integration of `instance`. On a bridge failure
 /// the row records `error` with the message, and the classified error is returned.
 ///
@@ -107,18 +140,19 @@ pub fn activate(
         api_token: input.api_token.clone(),
     };
     let outcome = module.bridge.activate(&request);
+    let secrets = Secrets::new(&[input.api_token.expose(), module.bridge_token.expose()]);
     let (integration, result) = match outcome {
         Ok(remote) => {
-            let integration = adopt(existing, instance, &input, &remote, now)?;
+            let integration = adopt(existing, instance, &input, &remote, &secrets, now)?;
             (integration.clone(), Ok(integration))
         }
         Err(err) => {
             let ctx = ActivationContext {
                 base_url: &input.settings.base_url,
                 account_id: input.settings.account_id,
-                api_token: input.api_token.expose(),
             };
-            let api_error = bridge_error(&err, Some(&ctx));
+            // One quoted message for the answer, the log line and `last_error`.
+            let api_error = bridge_error(&err, Some(&ctx), &secrets);
             log::warn!(
                 "chatwoot activation of instance '{}' failed: {}",
                 instance.name,
@@ -161,6 +195,7 @@ fn adopt(
     instance: &Instance,
     input: &SetInput,
     remote: &RemoteState,
+    secrets: &Secrets,
     now: ryzeapi_domain::Timestamp,
 ) -> Result<Integration, ApiError> {
     let bad_answer = |e: ryzeapi_domain::TransitionError| {
@@ -170,15 +205,20 @@ fn adopt(
                 message: e.to_string(),
             },
             None,
+            secrets,
         )
+    };
+    let remote = RemoteState {
+        last_error: secrets.quote(&remote.last_error, Limit::Chars(DETAIL_CHARS)),
+        ..remote.clone()
     };
     match existing {
         Some(mut current) => {
             current.reconfigure(input.settings.clone(), now);
-            current.apply_activation(remote, now).map_err(bad_answer)?;
+            current.apply_activation(&remote, now).map_err(bad_answer)?;
             Ok(current)
         }
-        None => Integration::activated(instance.id.clone(), input.settings.clone(), remote, now)
+        None => Integration::activated(instance.id.clone(), input.settings.clone(), &remote, now)
             .map_err(bad_answer),
     }
 }
@@ -203,14 +243,16 @@ pub fn live_view(
     module: &Module,
     instance: &Instance,
 ) -> Result<LiveView, ApiError> {
-    let mut integration = state
+    let StoredIntegration {
+        mut integration,
+        api_token,
+    } = state
         .repo
         .integration(&instance.id)
         .map_err(ApiError::internal)?
         .ok_or(ApiError::NotFound(
             "no chatwoot integration for this instance",
-        ))?
-        .integration;
+        ))?;
     if integration.bridge_integration_id.is_empty() {
         // Never accepted by the bridge: there is nothing live to ask about.
         let stream = state
@@ -224,10 +266,22 @@ pub fn live_view(
         });
     }
     let now = state.clock.now();
+    let secrets = || {
+        stored_secrets(
+            state.cipher.as_ref(),
+            &instance.id,
+            &api_token,
+            &[module.bridge_token.expose()],
+        )
+    };
     let (changed, live) = match module.bridge.status(&integration.bridge_integration_id) {
         Ok(remote) => {
-            match integration.apply_report(remote.status, &remote.last_error, remote.inbox_id, now)
-            {
+            let last_error = if remote.last_error.trim().is_empty() {
+                String::new()
+            } else {
+                secrets().quote(&remote.last_error, Limit::Chars(DETAIL_CHARS))
+            };
+            match integration.apply_report(remote.status, &last_error, remote.inbox_id, now) {
                 Ok(changed) => (changed, true),
                 Err(e) => {
                     log::warn!(
@@ -252,8 +306,9 @@ pub fn live_view(
         }
         Err(e) => {
             log::warn!(
-                "instance '{}': live status unavailable, answering from local data: {e}",
-                instance.name
+                "instance '{}': live status unavailable, answering from local data: {}",
+                instance.name,
+                bridge_error(&e, None, &secrets())
             );
             (false, false)
         }
@@ -277,17 +332,32 @@ pub fn live_view(
 
 /// Asks the bridge to tear an integration down. A 404 counts as done; any
 /// other failure is logged as a warning and the caller carries on.
-pub fn teardown_on_bridge(module: &Module, instance: &Instance, integration: &Integration) {
+pub fn teardown_on_bridge(
+    state: &AppState,
+    module: &Module,
+    instance: &Instance,
+    stored: &StoredIntegration,
+) {
+    let integration = &stored.integration;
     if integration.bridge_integration_id.is_empty() {
         return;
     }
     match module.bridge.delete(&integration.bridge_integration_id) {
         Ok(()) | Err(BridgeError::NotFound) => {}
-        Err(e) => log::warn!(
-            "instance '{}': bridge teardown of integration {} failed, removing it locally anyway: {e}",
-            instance.name,
-            integration.bridge_integration_id
-        ),
+        Err(e) => {
+            let secrets = stored_secrets(
+                state.cipher.as_ref(),
+                &instance.id,
+                &stored.api_token,
+                &[module.bridge_token.expose()],
+            );
+            log::warn!(
+                "instance '{}': bridge teardown of integration {} failed, removing it locally anyway: {}",
+                instance.name,
+                integration.bridge_integration_id,
+                bridge_error(&e, None, &secrets)
+            );
+        }
     }
 }
 
@@ -301,7 +371,7 @@ pub fn deactivate(state: &AppState, module: &Module, instance: &Instance) -> Res
         .integration(&instance.id)
         .map_err(ApiError::internal)?
         .ok_or(ApiError::NotFound("no chatwoot integration to delete"))?;
-    teardown_on_bridge(module, instance, &stored.integration);
+    teardown_on_bridge(state, module, instance, &stored);
     state
         .events
         .close_stream(&instance.id)

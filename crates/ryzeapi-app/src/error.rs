@@ -3,11 +3,18 @@
 //!
 //! Every error body is `{"success": false, "error": {"message": "..."}}`.
 //! 500 bodies are generic; the cause goes to the log.
+//!
+//! Every text that comes from the bridge is quoted through [`Secrets::quote`]
+//! (secrets redacted, then one line, then cut), whether it ends up in an
+//! answer, a log line, a stored field or a close frame.
 
+use std::fmt;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use ryzeapi_adapters::bridge_http::UNEXPECTED_ANSWER;
+use ryzeapi_domain::text::{quote, Limit};
 use ryzeapi_domain::{ChatwootAccountId, ChatwootBaseUrl};
 use ryzeapi_ports::{BridgeError, ChatwootFailure};
 use serde_json::json;
@@ -27,6 +34,9 @@ pub const TOKEN_INSTANCE_MISMATCH: &str = "Instance token does not match this in
 pub const ACCOUNT_TOKEN_REQUIRED: &str = "This route requires an account token";
 /// 403 when the quota is used up.
 pub const QUOTA_EXCEEDED: &str = "Account instance quota exceeded";
+/// 503 when the server's event intake is full.
+pub const EVENTS_BUSY: &str =
+    "The server is behind on WhatsApp events (its event intake is full). Try again shortly.";
 /// 429.
 pub const RATE_LIMITED: &str = "Rate limit exceeded. Try again later.";
 
@@ -63,6 +73,9 @@ pub enum ApiError {
     /// 503: the Chatwoot module is off.
     #[error("{MODULE_OFF}")]
     ModuleOff,
+    /// 503: the event intake stayed full for its bounded wait; retry shortly.
+    #[error("{EVENTS_BUSY}")]
+    EventsBusy,
     /// A bridge failure, already classified (400/401/403/502/504).
     #[error("{message}")]
     Bridge {
@@ -103,7 +116,7 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Self::ModuleOff => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ModuleOff | Self::EventsBusy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Bridge { status, .. } => *status,
             Self::InternalWithMessage(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -118,6 +131,91 @@ impl ResponseError for ApiError {
     }
 }
 
+/// The most characters of a text from the bridge (an error's `detail` or
+/// `message`, a `last_error`, a transport failure) that a message, a log line
+/// or a stored field quotes.
+pub const DETAIL_CHARS: usize = 500;
+
+/// The most characters of the body of an unexpected answer (one that is not an
+/// error object) that a message quotes, after `unexpected answer: `.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// The most bytes of a WebSocket close reason (the protocol allows 123).
+pub const CLOSE_REASON_BYTES: usize = 120;
+
+/// What replaces a text from the bridge when the secrets it must not reveal
+/// could not be read (the stored Chatwoot API token did not open).
+pub const WITHHELD: &str =
+    "[withheld: the stored Chatwoot API token could not be read to redact this text]";
+
+/// The secrets a text from the bridge must not reveal: the integration's
+/// Chatwoot API token and the service token, as given and as they read inside
+/// a JSON string.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    /// `None` when they could not be read: then every text is withheld.
+    known: Option<Vec<String>>,
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.known {
+            Some(known) => write!(f, "Secrets({} forms)", known.len()),
+            None => f.write_str("Secrets(unreadable)"),
+        }
+    }
+}
+
+impl Secrets {
+    /// These secrets (empty ones are ignored).
+    pub fn new(secrets: &[&str]) -> Self {
+        let mut known = Vec::new();
+        for secret in secrets.iter().filter(|s| !s.is_empty()) {
+            known.push((*secret).to_owned());
+            let escaped = serde_json::to_string(secret).unwrap_or_default();
+            let escaped = escaped
+                .strip_prefix('"')
+                .and_then(|e| e.strip_suffix('"'))
+                .unwrap_or_default();
+            if !escaped.is_empty() && escaped != *secret {
+                known.push(escaped.to_owned());
+            }
+        }
+        Self { known: Some(known) }
+    }
+
+    /// Secrets that could not be read: every non-blank text is [`WITHHELD`].
+    pub fn unreadable() -> Self {
+        Self { known: None }
+    }
+
+    /// `text` safe to quote within `limit` (see [`quote`]); a blank text stays
+    /// empty.
+    pub fn quote(&self, text: &str, limit: Limit) -> String {
+        match &self.known {
+            Some(known) => {
+                let secrets: Vec<&str> = known.iter().map(String::as_str).collect();
+                quote(text, &secrets, limit)
+            }
+            None if text.chars().all(|c| c.is_whitespace() || c.is_control()) => String::new(),
+            None => quote(WITHHELD, &[], limit),
+        }
+    }
+
+    /// A bridge error's text: the body of an unexpected answer is cut to
+    /// [`EXCERPT_CHARS`] after its `unexpected answer: ` label, any other text
+    /// to [`DETAIL_CHARS`].
+    fn quote_detail(&self, text: &str) -> String {
+        match text.strip_prefix(UNEXPECTED_ANSWER) {
+            Some(body) => format!(
+                "{UNEXPECTED_ANSWER}{}",
+                self.quote(body, Limit::Chars(EXCERPT_CHARS))
+            ),
+            None => self.quote(text, Limit::Chars(DETAIL_CHARS)),
+        }
+    }
+}
+
 /// What the error messages of an activation refer to.
 #[derive(Debug, Clone)]
 pub struct ActivationContext<'a> {
@@ -125,8 +223,6 @@ pub struct ActivationContext<'a> {
     pub base_url: &'a ChatwootBaseUrl,
     /// The Chatwoot account id the user gave.
     pub account_id: ChatwootAccountId,
-    /// The secret that must never appear in a message.
-    pub api_token: &'a str,
 }
 
 fn secs(d: Duration) -> u64 {
@@ -134,11 +230,17 @@ fn secs(d: Duration) -> u64 {
 }
 
 /// Maps a bridge failure to the status and message of `docs/chatwoot-errors.md`.
-pub fn bridge_error(err: &BridgeError, ctx: Option<&ActivationContext<'_>>) -> ApiError {
+/// Every text of the bridge's in it is quoted with `secrets`.
+pub fn bridge_error(
+    err: &BridgeError,
+    ctx: Option<&ActivationContext<'_>>,
+    secrets: &Secrets,
+) -> ApiError {
     let (status, message) = match err {
         BridgeError::Chatwoot {
             failure, detail, ..
         } => {
+            let detail = secrets.quote_detail(detail);
             let url = ctx.map_or_else(String::new, |c| c.base_url.to_string());
             let account = ctx.map_or_else(String::new, |c| c.account_id.to_string());
             match failure {
@@ -174,7 +276,7 @@ pub fn bridge_error(err: &BridgeError, ctx: Option<&ActivationContext<'_>>) -> A
         }
         BridgeError::Unreachable(cause) => (
             StatusCode::BAD_GATEWAY,
-            format!("integration gateway unreachable — verify BRIDGE_URL and that the bridge is running. Detail: {cause}"),
+            format!("integration gateway unreachable — verify BRIDGE_URL and that the bridge is running. Detail: {}", secrets.quote_detail(cause)),
         ),
         BridgeError::Timeout(budget) => (
             StatusCode::GATEWAY_TIMEOUT,
@@ -188,17 +290,16 @@ pub fn bridge_error(err: &BridgeError, ctx: Option<&ActivationContext<'_>>) -> A
             StatusCode::BAD_GATEWAY,
             "integration gateway error (HTTP 404) — Detail: the bridge does not know this integration".to_owned(),
         ),
-        BridgeError::Upstream { status, message } => (
-            StatusCode::BAD_GATEWAY,
-            match status {
-                Some(code) => format!("integration gateway error (HTTP {code}) — Detail: {message}"),
-                None => format!("integration gateway error — Detail: {message}"),
-            },
-        ),
-    };
-    let message = match ctx {
-        Some(c) if !c.api_token.is_empty() => message.replace(c.api_token, "[redacted]"),
-        _ => message,
+        BridgeError::Upstream { status, message } => {
+            let message = secrets.quote_detail(message);
+            (
+                StatusCode::BAD_GATEWAY,
+                match status {
+                    Some(code) => format!("integration gateway error (HTTP {code}) — Detail: {message}"),
+                    None => format!("integration gateway error — Detail: {message}"),
+                },
+            )
+        }
     };
     ApiError::Bridge { status, message }
 }
@@ -230,6 +331,7 @@ mod tests {
             (ApiError::Conflict("Instance name already in use"), 409),
             (ApiError::RateLimited, 429),
             (ApiError::ModuleOff, 503),
+            (ApiError::EventsBusy, 503),
             (
                 ApiError::Bridge {
                     status: StatusCode::GATEWAY_TIMEOUT,
@@ -263,8 +365,8 @@ mod tests {
         let ctx = ActivationContext {
             base_url: &url,
             account_id: ChatwootAccountId::parse(5).unwrap_or_else(|_| unreachable!()),
-            api_token: "sk_live_abc",
         };
+        let secrets = Secrets::new(&["sk_live_abc"]);
         let cw = |failure| BridgeError::Chatwoot {
             failure,
             status: Some(1),
@@ -286,11 +388,100 @@ mod tests {
             (BridgeError::NotFound, 502, "integration gateway error (HTTP 404)"),
         ];
         for (err, code, prefix) in cases {
-            let api = bridge_error(&err, Some(&ctx));
+            let api = bridge_error(&err, Some(&ctx), &secrets);
             assert_eq!(api.status_code().as_u16(), code, "{err:?}");
             let text = api.to_string();
             assert!(text.starts_with(prefix), "{text}");
             assert!(!text.contains("sk_live_abc"), "{text}");
         }
+    }
+
+    /// Whether any 6 consecutive characters of `secret` occur in `text`.
+    fn leaks(text: &str, secret: &str) -> bool {
+        let chars: Vec<char> = secret.chars().collect();
+        chars
+            .windows(6)
+            .any(|w| text.contains(&w.iter().collect::<String>()))
+    }
+
+    #[test]
+    fn a_token_straddling_a_cut_leaves_no_piece_in_the_message() {
+        let token = "Zq8xWv3TkPmR7nLcY2bH5dJf";
+        let secrets = Secrets::new(&[token, "bridge-service-token"]);
+        for offset in [0, 150, 190, 195, 199, 200, 480, 490, 499] {
+            let text = format!("{}{token}{}", "<".repeat(offset), "-".repeat(600));
+            let cases = [
+                BridgeError::Upstream {
+                    status: Some(500),
+                    message: format!("{UNEXPECTED_ANSWER}{text}"),
+                },
+                BridgeError::Upstream {
+                    status: Some(500),
+                    message: text.clone(),
+                },
+                BridgeError::Upstream {
+                    status: None,
+                    message: text.clone(),
+                },
+                BridgeError::Chatwoot {
+                    failure: ChatwootFailure::Other,
+                    status: Some(500),
+                    detail: text.clone(),
+                },
+                BridgeError::Unreachable(text.clone()),
+            ];
+            for err in cases {
+                let message = bridge_error(&err, None, &secrets).to_string();
+                assert!(!leaks(&message, token), "offset {offset}: {message}");
+            }
+        }
+        let long = format!("{UNEXPECTED_ANSWER}{}", "é".repeat(300));
+        let message = bridge_error(
+            &BridgeError::Upstream {
+                status: Some(500),
+                message: long,
+            },
+            None,
+            &secrets,
+        )
+        .to_string();
+        assert!(message.ends_with(&format!("{UNEXPECTED_ANSWER}{}", "é".repeat(200))));
+        let detail = bridge_error(
+            &BridgeError::Upstream {
+                status: Some(500),
+                message: format!("line\n{}", "x".repeat(900)),
+            },
+            None,
+            &secrets,
+        )
+        .to_string();
+        assert!(detail.ends_with(&format!("Detail: line {}", "x".repeat(DETAIL_CHARS - 5))));
+    }
+
+    #[test]
+    fn secrets_are_redacted_as_given_and_as_escaped_in_json() {
+        let secrets = Secrets::new(&["ab\"cd/ef", ""]);
+        assert_eq!(
+            secrets.quote("x ab\"cd/ef y ab\\\"cd/ef z", Limit::Chars(100)),
+            "x [redacted] y [redacted] z"
+        );
+    }
+
+    #[test]
+    fn unreadable_secrets_withhold_every_text() {
+        let secrets = Secrets::unreadable();
+        assert_eq!(secrets.quote(" \n", Limit::Chars(100)), "");
+        assert_eq!(secrets.quote("sk_live_abc", Limit::Chars(500)), WITHHELD);
+        assert!(secrets.quote("x", Limit::Bytes(CLOSE_REASON_BYTES)).len() <= CLOSE_REASON_BYTES);
+        let message = bridge_error(
+            &BridgeError::Upstream {
+                status: Some(500),
+                message: format!("{UNEXPECTED_ANSWER}sk_live_abc"),
+            },
+            None,
+            &secrets,
+        )
+        .to_string();
+        assert!(!message.contains("sk_live_abc"), "{message}");
     }
 }

@@ -72,6 +72,7 @@ impl AppState {
     pub fn bridge_context(&self) -> BridgeContext {
         BridgeContext {
             repo: self.repo.clone(),
+            cipher: self.cipher.clone(),
             log: self.events.clone(),
             engine: self.engine.clone(),
             hub: self.hubs.bridge.clone(),

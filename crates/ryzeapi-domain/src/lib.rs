@@ -1,6 +1,7 @@
 //! The domain of the Chatwoot integration: validated values (Chatwoot base URL,
 //! account id, API token, inbox and instance names), accounts, instances and the
-//! integration's life as an explicit state machine.
+//! integration's life as an explicit state machine, and the one way foreign text
+//! is quoted ([`text::quote`]: secrets redacted before anything is cut).
 //!
 //! This crate does no I/O and depends on no framework: everything here can be
 //! tested with plain values, and every other crate speaks in these types.
@@ -8,6 +9,7 @@
 pub mod account;
 pub mod instance;
 pub mod integration;
+pub mod text;
 pub mod time;
 pub mod values;
 

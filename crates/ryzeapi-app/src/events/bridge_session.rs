@@ -9,9 +9,16 @@
 //!    through the engine with idempotency; `status` reports update the
 //!    integration row;
 //! 4. pings every heartbeat; a silent bridge, a bridge that stops
-//!    acknowledging, a malformed or oversized frame, or a newer connection
-//!    for the same instance closes the socket with a documented code.
+//!    acknowledging, a malformed or oversized frame (or message assembled
+//!    from fragments), or a newer connection for the same instance closes the
+//!    socket with a documented code; a close frame from the bridge is answered
+//!    with one.
+//!
+//! Text from the bridge (a `last_error`, a close reason that quotes a frame)
+//! is redacted of the integration's Chatwoot API token before it is cut,
+//! stored, sent or logged.
 
+use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,9 +27,11 @@ use actix_ws::{
     ProtocolError, Session,
 };
 use ryzeapi_domain::integration::RemoteState;
+use ryzeapi_domain::text::{quote, Limit};
 use ryzeapi_domain::{Instance, IntegrationStatus};
 use ryzeapi_ports::{
-    EngineError, EventLog, OutgoingMedia, OutgoingText, Repository, StreamPosition, WhatsAppEngine,
+    EngineError, EventLog, OutgoingMedia, OutgoingText, Repository, SecretCipher, StreamPosition,
+    WhatsAppEngine,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -30,6 +39,8 @@ use super::bridge_hub::{Attachment, BridgeHub, EventFrame, InstanceStream};
 use super::protocol::{self, close, Command, Inbound, Outcome};
 use super::stats::HubStats;
 use super::SocketLimits;
+use crate::chatwoot::stored_secrets;
+use crate::error::{Secrets, CLOSE_REASON_BYTES, DETAIL_CHARS};
 use crate::state::blocking;
 
 /// Events read from the log per round trip when the bridge is behind.
@@ -40,6 +51,8 @@ const READ_BATCH: usize = 500;
 pub struct BridgeContext {
     /// Integration rows (status reports).
     pub repo: Arc<dyn Repository>,
+    /// Opens the stored Chatwoot API token, to redact it from the bridge's texts.
+    pub cipher: Arc<dyn SecretCipher>,
     /// The durable log.
     pub log: Arc<dyn EventLog>,
     /// WhatsApp.
@@ -54,8 +67,18 @@ pub struct BridgeContext {
     pub clock: Arc<dyn ryzeapi_ports::Clock>,
 }
 
+/// What actix-ws says when a message assembled from fragments exceeds
+/// `max_continuation_size` (an I/O error of its own, not `Overflow`).
+const CONTINUATION_OVERFLOW: &str = "Exceeded maximum continuation size";
+
 enum End {
+    /// Close with a reason of the server's own.
     Close(u16, String),
+    /// Close with a reason that quotes the bridge's frame: redacted before it
+    /// is sent or logged.
+    Refused(u16, String),
+    /// The bridge sent a close frame: answer it.
+    PeerClosed(Option<CloseReason>),
     Gone,
 }
 
@@ -244,6 +267,7 @@ impl Conn {
                 .await;
         };
         let repo = self.ctx.repo.clone();
+        let cipher = self.ctx.cipher.clone();
         let id = self.instance.id.clone();
         let now = self.ctx.clock.now();
         let applied = blocking(move || {
@@ -252,6 +276,12 @@ impl Conn {
                 .map_err(crate::error::ApiError::internal)?
             else {
                 return Ok(Err("no chatwoot integration for this instance".to_owned()));
+            };
+            let last_error = if last_error.trim().is_empty() {
+                String::new()
+            } else {
+                stored_secrets(cipher.as_ref(), &id, &stored.api_token, &[])
+                    .quote(&last_error, Limit::Chars(DETAIL_CHARS))
             };
             let mut integration = stored.integration;
             // An activation the server gave up on (timeout) may have succeeded
@@ -422,8 +452,44 @@ fn spawn_command_worker(
 fn close_reason(code: u16, reason: &str) -> Option<CloseReason> {
     Some(CloseReason {
         code: CloseCode::from(code),
-        description: Some(protocol::clip(reason, 120).to_owned()),
+        description: Some(quote(reason, &[], Limit::Bytes(CLOSE_REASON_BYTES))),
     })
+}
+
+/// The secrets a text of the bridge about `instance` must not reveal, read
+/// from its stored integration; unreadable when there is none (any more).
+async fn bridge_secrets(ctx: &BridgeContext, instance: &Instance) -> Secrets {
+    let repo = ctx.repo.clone();
+    let cipher = ctx.cipher.clone();
+    let id = instance.id.clone();
+    blocking(move || {
+        let stored = repo
+            .integration(&id)
+            .map_err(crate::error::ApiError::internal)?;
+        Ok(stored.map_or_else(Secrets::unreadable, |stored| {
+            stored_secrets(cipher.as_ref(), &id, &stored.api_token, &[])
+        }))
+    })
+    .await
+    .unwrap_or_else(|e| {
+        log::error!(
+            "bridge socket: reading the integration of '{}': {e:?}",
+            instance.name
+        );
+        Secrets::unreadable()
+    })
+}
+
+/// Whether `e` says a frame, or a message assembled from fragments, exceeds
+/// the limit.
+fn too_big(e: &ProtocolError) -> bool {
+    match e {
+        ProtocolError::Overflow => true,
+        ProtocolError::Io(io) => {
+            io.kind() == ErrorKind::Other && io.to_string() == CONTINUATION_OVERFLOW
+        }
+        _ => false,
+    }
 }
 
 /// Serves one bridge connection until it ends.
@@ -453,16 +519,53 @@ pub async fn run(ctx: BridgeContext, instance: Instance, session: Session, strea
     conn.flush_ack().await;
     ctx.hub.detach(instance.id.as_str(), conn_id);
     HubStats::decr(&ctx.stats.bridge_connections);
-    if let End::Close(code, reason) = outcome {
-        log::info!(
-            "bridge socket of '{}' closed: {code} {reason}",
-            instance.name
-        );
-        let _ = tokio::time::timeout(
-            ctx.limits.send_timeout,
-            conn.session.close(close_reason(code, &reason)),
-        )
-        .await;
+    let limit = ctx.limits.send_timeout;
+    match outcome {
+        End::Close(code, reason) => {
+            log::info!(
+                "bridge socket of '{}' closed: {code} {reason}",
+                instance.name
+            );
+            let _ =
+                tokio::time::timeout(limit, conn.session.close(close_reason(code, &reason))).await;
+        }
+        End::Refused(code, reason) => {
+            // The same quoted text goes to the log and into the close frame.
+            let reason = bridge_secrets(&ctx, &instance)
+                .await
+                .quote(&reason, Limit::Bytes(CLOSE_REASON_BYTES));
+            log::info!(
+                "bridge socket of '{}' closed: {code} {reason}",
+                instance.name
+            );
+            let _ =
+                tokio::time::timeout(limit, conn.session.close(close_reason(code, &reason))).await;
+        }
+        End::PeerClosed(reason) => {
+            // The closing handshake: a close frame answers the bridge's, with its code.
+            let answer = reason.as_ref().map(|r| CloseReason {
+                code: r.code,
+                description: None,
+            });
+            let _ = tokio::time::timeout(limit, conn.session.close(answer)).await;
+            let (code, description) = match reason {
+                Some(r) => (u16::from(r.code), r.description.unwrap_or_default()),
+                // 1005: the close frame carried no code (RFC 6455, 7.4.1).
+                None => (1005, String::new()),
+            };
+            let description = if description.trim().is_empty() {
+                String::new()
+            } else {
+                bridge_secrets(&ctx, &instance)
+                    .await
+                    .quote(&description, Limit::Bytes(CLOSE_REASON_BYTES))
+            };
+            log::info!(
+                "bridge socket of '{}' closed by the bridge: {code} {description}",
+                instance.name
+            );
+        }
+        End::Gone => {}
     }
 }
 
@@ -636,7 +739,7 @@ async fn handle_raw(
     match message {
         Ok(AggregatedMessage::Text(text)) => protocol::parse(&text)
             .map(Some)
-            .map_err(|v| End::Close(v.code, v.reason)),
+            .map_err(|v| End::Refused(v.code, v.reason)),
         Ok(AggregatedMessage::Binary(_)) => Err(end(
             close::POLICY,
             "binary frames are not part of the protocol",
@@ -650,10 +753,8 @@ async fn handle_raw(
             }
         }
         Ok(AggregatedMessage::Pong(_)) => Ok(None),
-        Ok(AggregatedMessage::Close(_)) => Err(End::Gone),
-        Err(ProtocolError::Overflow) => {
-            Err(end(close::TOO_BIG, "frame larger than max_frame_bytes"))
-        }
-        Err(e) => Err(end(close::POLICY, format!("protocol error: {e}"))),
+        Ok(AggregatedMessage::Close(reason)) => Err(End::PeerClosed(reason)),
+        Err(e) if too_big(&e) => Err(end(close::TOO_BIG, "frame larger than max_frame_bytes")),
+        Err(e) => Err(End::Refused(close::POLICY, format!("protocol error: {e}"))),
     }
 }

@@ -35,18 +35,6 @@ pub mod close {
     pub const INTERNAL: u16 = 1011;
 }
 
-/// `text` cut to at most `max` bytes on a character boundary.
-pub fn clip(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 /// `hello`, the server's first frame.
 pub fn hello(
     instance: &str,
@@ -223,15 +211,15 @@ pub enum Inbound {
 pub struct Violation {
     /// Close code.
     pub code: u16,
-    /// Close reason (kept short: close reasons are limited to 123 bytes).
+    /// Close reason, whole: it may quote the frame, so it is redacted before
+    /// it is cut to the length of a close reason (`ryzeapi_domain::text::quote`).
     pub reason: String,
 }
 
 fn violation(reason: impl Into<String>) -> Violation {
-    let reason: String = reason.into();
     Violation {
         code: close::POLICY,
-        reason: clip(&reason, 120).to_owned(),
+        reason: reason.into(),
     }
 }
 
@@ -449,12 +437,10 @@ mod tests {
     }
 
     #[test]
-    fn close_reasons_are_clipped_on_character_boundaries() {
-        let long = format!("{}é", "a".repeat(119));
-        assert_eq!(clip(&long, 120), "a".repeat(119));
-        assert_eq!(clip("short", 120), "short");
-        let v = parse(&format!(r#"{{"type":"{}"}}"#, "é".repeat(100))).unwrap_err();
-        assert!(v.reason.len() <= 120);
+    fn refusals_keep_the_quoted_text_whole_for_redaction() {
+        let long = "é".repeat(100);
+        let v = parse(&format!(r#"{{"type":"{long}"}}"#)).unwrap_err();
+        assert_eq!(v.reason, format!("unknown frame type '{long}'"));
     }
 
     #[test]

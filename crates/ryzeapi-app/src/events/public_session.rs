@@ -1,5 +1,6 @@
 //! One `/ws/:instance` client: writes the frames its queue receives, pings,
-//! and leaves when the hub drops it, when it goes silent, or when a write
+//! and leaves when the hub drops it, when it goes silent, when it sends a
+//! frame, or a message assembled from fragments, over 16 KiB, or when a write
 //! takes longer than the send timeout (a client that stopped reading).
 
 use std::sync::Arc;
@@ -11,7 +12,9 @@ use super::public_hub::{DropReason, PublicHub, Subscription};
 use super::stats::HubStats;
 use super::SocketLimits;
 
-const MAX_CLIENT_FRAME: usize = 16 * 1024;
+/// The largest frame, and the largest message assembled from fragments, a
+/// client may send.
+const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 
 fn reason(code: u16, text: &'static str) -> Option<CloseReason> {
     Some(CloseReason {
@@ -32,8 +35,9 @@ pub async fn run(
 ) {
     HubStats::incr(&stats.public_connections);
     let mut stream = stream
-        .max_frame_size(MAX_CLIENT_FRAME)
-        .aggregate_continuations();
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_CLIENT_MESSAGE);
     let mut ping = tokio::time::interval(limits.heartbeat);
     ping.tick().await;
     let mut last_seen = Instant::now();

@@ -3,6 +3,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod auth;
+mod bridge_texts;
 mod chatwoot_delete;
 mod chatwoot_list;
 mod chatwoot_set;
@@ -14,4 +15,5 @@ mod messages;
 mod module_off;
 mod secrets;
 mod ws_bridge;
+mod ws_fragments;
 mod ws_public;

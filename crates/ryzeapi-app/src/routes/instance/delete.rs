@@ -30,7 +30,7 @@ pub async fn delete(
             ApiError::InternalWithMessage("Failed to delete instance: storage unavailable".into())
         })?;
         match (integration, shared.module.as_ref()) {
-            (Some(stored), Some(module)) => teardown_on_bridge(module, &instance, &stored.integration),
+            (Some(stored), Some(module)) => teardown_on_bridge(&shared, module, &instance, &stored),
             (Some(_), None) => log::warn!(
                 "instance '{}' is deleted while the chatwoot module is off: its inbox stays in Chatwoot",
                 instance.name
