@@ -1,4 +1,6 @@
-//! Reading JSON bodies with a size limit and clear 400/413 answers.
+//! Reading JSON bodies with a size limit and clear 400/413 answers. By the
+//! time a handler reads one, [`crate::limits::enforce`] has received it whole
+//! (within `BODY_READ_TIMEOUT_SECS`), so reading never waits on the client.
 
 use actix_web::web;
 use serde::de::DeserializeOwned;

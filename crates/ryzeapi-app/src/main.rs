@@ -4,10 +4,7 @@ use ryzeapi_app::cli::{self, Command};
 use ryzeapi_app::{Application, Settings};
 
 fn main() -> anyhow::Result<()> {
-    env_logger::Builder::from_env(
-        env_logger::Env::default().default_filter_or("info,actix_server=warn"),
-    )
-    .init();
+    ryzeapi_app::logging::init()?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = cli::parse(&args)?;
     if matches!(command, Command::Help | Command::Version) {

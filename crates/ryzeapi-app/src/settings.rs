@@ -108,6 +108,13 @@ pub struct Settings {
     /// Kernel send buffer of every accepted connection, bytes (0: the
     /// operating system's own, growing to several MiB).
     pub tcp_send_buffer_bytes: usize,
+    /// Time allowed to receive a request's whole body after its head, seconds.
+    pub body_read_timeout_secs: u64,
+    /// Connections one client address may hold open at once (0: no limit).
+    pub max_connections_per_ip: usize,
+    /// Proxies whose `X-Forwarded-For` is believed: comma-separated
+    /// addresses and CIDR networks (empty: none, the peer is the client).
+    pub trusted_proxies: String,
 }
 
 impl Default for Settings {
@@ -147,6 +154,9 @@ impl Default for Settings {
             bridge_max_frame_bytes: 1024 * 1024,
             public_ws_queue: 256,
             tcp_send_buffer_bytes: 128 * 1024,
+            body_read_timeout_secs: 10,
+            max_connections_per_ip: 64,
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -256,6 +266,15 @@ impl Settings {
                 || (4096..=64 * 1024 * 1024).contains(&self.tcp_send_buffer_bytes),
             "TCP_SEND_BUFFER_BYTES must be 0 (the system's default) or between 4096 and 67108864"
         );
+        anyhow::ensure!(
+            (1..=3600).contains(&self.body_read_timeout_secs),
+            "BODY_READ_TIMEOUT_SECS must be between 1 and 3600"
+        );
+        anyhow::ensure!(
+            self.max_connections_per_ip <= 1_000_000,
+            "MAX_CONNECTIONS_PER_IP must be 0 (no limit) or at most 1000000"
+        );
+        self.trusted_proxies()?;
         if self.dev_engine_routes {
             let host = self.listen_addr.rsplit_once(':').map_or("", |(h, _)| h);
             anyhow::ensure!(
@@ -276,6 +295,16 @@ impl Settings {
     /// Whether the Chatwoot module is on: both `BRIDGE_URL` and `BRIDGE_TOKEN` set.
     pub fn module_enabled(&self) -> bool {
         !self.bridge_url.trim().is_empty() && !self.bridge_token.expose().trim().is_empty()
+    }
+
+    /// The parsed `TRUSTED_PROXIES`.
+    ///
+    /// # Errors
+    /// An entry that is neither an address nor a CIDR network.
+    pub fn trusted_proxies(&self) -> anyhow::Result<crate::client_ip::TrustedProxies> {
+        Ok(crate::client_ip::TrustedProxies::parse(
+            &self.trusted_proxies,
+        )?)
     }
 
     /// Connect timeout for bridge calls.
@@ -320,6 +349,9 @@ mod tests {
             ("RATE_LIMIT_PER_MINUTE", "7"),
             ("BOOTSTRAP_ACCOUNT_TOKEN", "bootstrap-token-0123456789"),
             ("ENCRYPTION_KEY_ID", "3"),
+            ("BODY_READ_TIMEOUT_SECS", "15"),
+            ("MAX_CONNECTIONS_PER_IP", "8"),
+            ("TRUSTED_PROXIES", "10.0.0.1,192.168.0.0/16"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -335,6 +367,12 @@ mod tests {
         assert_eq!(s.bridge_status_timeout_secs, 10, "defaults stay");
         assert_eq!(s.rate_limit_per_minute, 7);
         assert_eq!(s.encryption_key_id, 3);
+        assert_eq!(s.body_read_timeout_secs, 15);
+        assert_eq!(s.max_connections_per_ip, 8);
+        assert!(s
+            .trusted_proxies()
+            .unwrap()
+            .contains("192.168.4.4".parse().unwrap()));
         assert!(s.module_enabled());
         let bad: HashMap<String, String> =
             [("RATE_LIMIT_PER_MINUTE".to_owned(), "lots".to_owned())]
@@ -446,6 +484,20 @@ mod tests {
                     ..Settings::default()
                 },
                 "BRIDGE_MAX_FRAME_BYTES",
+            ),
+            (
+                Settings {
+                    body_read_timeout_secs: 0,
+                    ..Settings::default()
+                },
+                "BODY_READ_TIMEOUT_SECS",
+            ),
+            (
+                Settings {
+                    trusted_proxies: "10.0.0.0/8, proxy.internal".into(),
+                    ..Settings::default()
+                },
+                "TRUSTED_PROXIES",
             ),
             (
                 Settings {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, Logger};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 use ryzeapi_adapters::crypto::{decode_key, load_or_create_key_file, parse_old_keys};
@@ -18,9 +18,11 @@ use ryzeapi_adapters::{
 };
 use ryzeapi_ports::{Clock, EventLog, Repository, TokenService, WhatsAppEngine};
 
+use crate::access_log;
 use crate::accounts::ensure_account;
 use crate::events::pump::Pump;
 use crate::events::{BridgeHub, HubStats, Hubs, PublicHub, SocketLimits};
+use crate::limits::{self, BodyLimits, ConnectionLimiter};
 use crate::rate_limit::{self, RateLimiter};
 use crate::routes;
 use crate::settings::Settings;
@@ -311,19 +313,31 @@ impl Application {
         let dev_routes = state.dev_engine.is_some();
         let data = web::Data::new(state);
         let send_buffer = settings.tcp_send_buffer_bytes;
+        let trusted = Arc::new(settings.trusted_proxies()?);
+        let connections = ConnectionLimiter::new(settings.max_connections_per_ip, trusted.clone());
+        let body_limits = BodyLimits {
+            timeout: Duration::from_secs(settings.body_read_timeout_secs),
+            max_bytes: settings.max_body_bytes,
+        };
         let mut server = HttpServer::new(move || {
+            let trusted = trusted.clone();
             App::new()
                 .app_data(data.clone())
                 .wrap(from_fn(rate_limit::headers))
-                .wrap(
-                    // The path only: a `?token=` must never reach the log.
-                    Logger::new("%{r}a \"%{METHOD}xi %U\" %s %b %Dms")
-                        .custom_request_replace("METHOD", |req| req.method().to_string()),
-                )
+                .wrap(from_fn(move |req, next| {
+                    limits::enforce(body_limits, req, next)
+                }))
+                // The path only: a `?token=` must never reach the log.
+                .wrap(from_fn(move |req, next| {
+                    access_log::log_requests(trusted.clone(), req, next)
+                }))
                 .configure(|cfg| routes::configure(cfg, module_on, dev_routes))
                 .default_service(web::to(routes::not_found))
         })
-        .on_connect(move |io, _| limit_send_buffer(io, send_buffer))
+        .on_connect(move |io, ext| {
+            limit_send_buffer(io, send_buffer);
+            connections.on_connect(io, ext);
+        })
         .shutdown_timeout(10)
         // Event frames are small and must not wait for Nagle's algorithm.
         .tcp_nodelay(true);

@@ -47,7 +47,7 @@ pub async fn connect(
         Ok(instance)
     })
     .await?;
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let (response, session, stream) = crate::ws_handshake::upgrade(&req, body)?;
     let ctx = state.bridge_context();
     actix_web::rt::spawn(bridge_session::run(ctx, instance, session, stream));
     Ok(response)

@@ -27,7 +27,7 @@ pub async fn connect(
         ))
         .into());
     }
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let (response, session, stream) = crate::ws_handshake::upgrade(&req, body)?;
     let hub = state.hubs.public.clone();
     let instance_id = instance.id.as_str().to_owned();
     let subscription = hub.subscribe(&instance_id, &instance.websocket);

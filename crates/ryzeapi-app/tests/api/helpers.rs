@@ -230,6 +230,10 @@ pub struct Options {
     pub public_queue: usize,
     pub window: u64,
     pub send_timeout_secs: u64,
+    pub body_read_timeout_secs: u64,
+    /// 0 (the tests' default): no per-address connection limit.
+    pub max_connections_per_ip: usize,
+    pub trusted_proxies: String,
 }
 
 impl Default for Options {
@@ -250,6 +254,9 @@ impl Default for Options {
             public_queue: 256,
             window: 1024,
             send_timeout_secs: 2,
+            body_read_timeout_secs: 10,
+            max_connections_per_ip: 0,
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -339,6 +346,9 @@ pub fn spawn_app_with(options: Options) -> TestApp {
         bridge_max_frame_bytes: options.bridge_max_frame,
         public_ws_queue: options.public_queue,
         bridge_window: options.window,
+        body_read_timeout_secs: options.body_read_timeout_secs,
+        max_connections_per_ip: options.max_connections_per_ip,
+        trusted_proxies: options.trusted_proxies.clone(),
         ..Settings::default()
     };
     if options.module_on {

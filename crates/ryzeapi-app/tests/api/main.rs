@@ -2,6 +2,7 @@
 //! fake bridge that is a real HTTP server.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod access_log;
 mod auth;
 mod bridge_texts;
 mod chatwoot_delete;
@@ -11,9 +12,12 @@ mod health;
 mod helpers;
 mod instances;
 mod internal_socket;
+mod limits;
 mod messages;
 mod module_off;
+mod raw;
 mod secrets;
 mod ws_bridge;
 mod ws_fragments;
 mod ws_public;
+mod ws_upgrade;
