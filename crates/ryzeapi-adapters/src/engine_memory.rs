@@ -5,14 +5,14 @@
 //! like a real engine would. It talks to no network. The server exposes its
 //! injection calls only when explicitly enabled on a loopback address.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use ring::rand::{SecureRandom, SystemRandom};
-use ryzeapi_domain::{ConnectionState, InstanceName, Timestamp};
+use ryzeapi_domain::{ConnectionState, EventData, EventId, EventName, InstanceName, Timestamp};
 use ryzeapi_ports::{
-    Clock, EngineError, EngineEvent, EventSink, OutgoingMedia, OutgoingText, SentMessage,
-    WhatsAppEngine,
+    Clock, DeliverError, EngineError, EngineEvent, EventSink, OutgoingMedia, OutgoingText,
+    SentMessage, WhatsAppEngine,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -64,6 +64,10 @@ pub struct IncomingText {
     pub media: Option<(String, String, String, Option<String>)>,
 }
 
+/// What the engine keeps of what it was asked to do: the newest this many
+/// entries (older ones are forgotten), like every other buffer of the server.
+pub const MAX_RECORDED: usize = 10_000;
+
 /// The in-process engine.
 pub struct MemoryEngine {
     clock: Arc<dyn Clock>,
@@ -71,7 +75,7 @@ pub struct MemoryEngine {
     id_prefix: String,
     counter: std::sync::atomic::AtomicU64,
     connected: Mutex<HashSet<String>>,
-    recorded: Mutex<Vec<Recorded>>,
+    recorded: Mutex<VecDeque<Recorded>>,
     sink: RwLock<Option<Arc<dyn EventSink>>>,
 }
 
@@ -207,7 +211,7 @@ impl MemoryEngine {
             id_prefix: bytes.iter().map(|b| format!("{b:02X}")).collect(),
             counter: std::sync::atomic::AtomicU64::new(1),
             connected: Mutex::new(HashSet::new()),
-            recorded: Mutex::new(Vec::new()),
+            recorded: Mutex::new(VecDeque::new()),
             sink: RwLock::new(None),
         }
     }
@@ -228,80 +232,111 @@ impl MemoryEngine {
         name: &str,
         data: &Value,
         state: Option<ConnectionState>,
-    ) {
-        self.emit_data(instance, event_id, name, data.to_string(), state);
+    ) -> Result<(), DeliverError> {
+        self.emit_data(instance, &event_id, name, data.to_string(), state)
     }
 
     fn emit_data(
         &self,
         instance: &InstanceName,
-        event_id: String,
+        event_id: &str,
         name: &str,
         data: String,
         state: Option<ConnectionState>,
-    ) {
+    ) -> Result<(), DeliverError> {
         let sink = self
             .sink
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        if let Some(sink) = sink {
-            sink.deliver(EngineEvent {
+        match sink {
+            // Whatever a caller injected is made safe here, as a real
+            // engine's remote input is.
+            Some(sink) => sink.deliver(EngineEvent {
                 instance: instance.clone(),
-                event_id,
-                name: name.to_owned(),
-                data,
+                event_id: EventId::from_engine(event_id),
+                name: EventName::from_engine(name),
+                data: EventData::from_engine(data),
                 at: self.clock.now(),
                 state,
-            });
+            }),
+            None => Ok(()),
         }
     }
 
-    fn set_state(&self, instance: &InstanceName, state: ConnectionState) {
-        {
-            let mut connected = lock(&self.connected);
-            if state == ConnectionState::Connected {
-                connected.insert(instance.as_str().to_owned());
-            } else {
-                connected.remove(instance.as_str());
-            }
+    fn record(&self, entry: Recorded) {
+        let mut recorded = lock(&self.recorded);
+        if recorded.len() >= MAX_RECORDED {
+            recorded.pop_front();
         }
+        recorded.push_back(entry);
+    }
+
+    fn set_state(
+        &self,
+        instance: &InstanceName,
+        state: ConnectionState,
+    ) -> Result<(), DeliverError> {
         let id = format!("state-{}", self.message_id());
+        // The state changes only once the server has taken the event.
         self.emit(
             instance,
             id,
             "instance.state",
             &json!({"state": state.as_str()}),
             Some(state),
-        );
+        )?;
+        let mut connected = lock(&self.connected);
+        if state == ConnectionState::Connected {
+            connected.insert(instance.as_str().to_owned());
+        } else {
+            connected.remove(instance.as_str());
+        }
+        Ok(())
     }
 
     /// Marks the instance connected and emits `instance.state`.
-    pub fn connect(&self, instance: &InstanceName) {
-        self.set_state(instance, ConnectionState::Connected);
+    ///
+    /// # Errors
+    /// The event was not taken (the server's intake is full or stopped).
+    pub fn connect(&self, instance: &InstanceName) -> Result<(), DeliverError> {
+        self.set_state(instance, ConnectionState::Connected)
     }
 
     /// Marks the instance disconnected and emits `instance.state`.
-    pub fn disconnect(&self, instance: &InstanceName) {
-        self.set_state(instance, ConnectionState::Disconnected);
+    ///
+    /// # Errors
+    /// As [`MemoryEngine::connect`].
+    pub fn disconnect(&self, instance: &InstanceName) -> Result<(), DeliverError> {
+        self.set_state(instance, ConnectionState::Disconnected)
     }
 
     /// Injects an incoming message; returns its WhatsApp id.
-    pub fn inject_text(&self, instance: &InstanceName, incoming: &IncomingText) -> String {
+    ///
+    /// # Errors
+    /// As [`MemoryEngine::connect`].
+    pub fn inject_text(
+        &self,
+        instance: &InstanceName,
+        incoming: &IncomingText,
+    ) -> Result<String, DeliverError> {
         let id = self.message_id();
         let data = incoming_message_data(&id, &Timestamp::to_rfc3339(self.clock.now()), incoming);
-        self.emit_data(instance, id.clone(), "message.exchange", data, None);
-        id
+        self.emit_data(instance, &id, "message.exchange", data, None)?;
+        Ok(id)
     }
 
     /// Injects a receipt (`delivered`, `read`, `played`) for a message.
+    ///
+    /// # Errors
+    /// As [`MemoryEngine::connect`].
     pub fn inject_receipt(
         &self,
         instance: &InstanceName,
         message_id: &str,
         status: &str,
         chat: &str,
-    ) {
+    ) -> Result<(), DeliverError> {
         let id = format!("{message_id}-{status}");
         self.emit(
             instance,
@@ -309,12 +344,12 @@ impl MemoryEngine {
             "message.status",
             &json!({"id": message_id, "status": status, "chat": {"jid": to_jid(chat)}, "timestamp": Timestamp::to_rfc3339(self.clock.now())}),
             None,
-        );
+        )
     }
 
-    /// Everything sent or marked read so far.
+    /// What was sent or marked read: the newest [`MAX_RECORDED`] entries, oldest first.
     pub fn recorded(&self) -> Vec<Recorded> {
-        lock(&self.recorded).clone()
+        lock(&self.recorded).iter().cloned().collect()
     }
 
     fn outgoing_event(
@@ -324,7 +359,7 @@ impl MemoryEngine {
         to: &str,
         text: &str,
         media: Option<MediaFields<'_>>,
-    ) {
+    ) -> Result<(), EngineError> {
         let data = Message {
             id,
             direction: "outgoing",
@@ -349,7 +384,8 @@ impl MemoryEngine {
             media,
         }
         .to_data();
-        self.emit_data(instance, id.to_owned(), "message.exchange", data, None);
+        self.emit_data(instance, id, "message.exchange", data, None)
+            .map_err(|e| EngineError::Busy(e.to_string()))
     }
 
     fn ensure_connected(&self, instance: &InstanceName) -> Result<(), EngineError> {
@@ -397,12 +433,13 @@ impl WhatsAppEngine for MemoryEngine {
         self.ensure_connected(instance)?;
         valid_jid(&message.to)?;
         let id = self.message_id();
-        lock(&self.recorded).push(Recorded::Text {
+        // The send counts once its outgoing event is taken: nothing half done.
+        self.outgoing_event(instance, &id, &message.to, &message.text, None)?;
+        self.record(Recorded::Text {
             instance: instance.to_string(),
             message_id: id.clone(),
             message: message.clone(),
         });
-        self.outgoing_event(instance, &id, &message.to, &message.text, None);
         Ok(SentMessage { message_id: id })
     }
 
@@ -426,11 +463,6 @@ impl WhatsAppEngine for MemoryEngine {
             return Err(EngineError::Invalid("media url must be http(s)".into()));
         }
         let id = self.message_id();
-        lock(&self.recorded).push(Recorded::Media {
-            instance: instance.to_string(),
-            message_id: id.clone(),
-            message: message.clone(),
-        });
         self.outgoing_event(
             instance,
             &id,
@@ -442,7 +474,12 @@ impl WhatsAppEngine for MemoryEngine {
                 mimetype: message.mimetype.as_deref().unwrap_or_default(),
                 base64: None,
             }),
-        );
+        )?;
+        self.record(Recorded::Media {
+            instance: instance.to_string(),
+            message_id: id.clone(),
+            message: message.clone(),
+        });
         Ok(SentMessage { message_id: id })
     }
 
@@ -454,7 +491,7 @@ impl WhatsAppEngine for MemoryEngine {
     ) -> Result<(), EngineError> {
         self.ensure_connected(instance)?;
         valid_jid(chat)?;
-        lock(&self.recorded).push(Recorded::Read {
+        self.record(Recorded::Read {
             instance: instance.to_string(),
             chat: chat.to_owned(),
             message_ids: message_ids.to_vec(),
@@ -475,8 +512,9 @@ mod tests {
     #[derive(Default)]
     struct Collect(Mutex<Vec<EngineEvent>>);
     impl EventSink for Collect {
-        fn deliver(&self, event: EngineEvent) {
+        fn deliver(&self, event: EngineEvent) -> Result<(), DeliverError> {
             lock(&self.0).push(event);
+            Ok(())
         }
     }
 
@@ -498,16 +536,16 @@ mod tests {
             engine.send_text(&name("a"), &text),
             Err(EngineError::NotConnected)
         );
-        engine.connect(&name("a"));
+        engine.connect(&name("a")).unwrap();
         assert_eq!(engine.state(&name("a")), ConnectionState::Connected);
         let sent = engine.send_text(&name("a"), &text).unwrap();
         assert!(sent.message_id.starts_with("3EB0"));
         assert_eq!(engine.recorded().len(), 1);
         let events = lock(&sink.0).clone();
-        assert_eq!(events[0].name, "instance.state");
-        assert_eq!(events[1].name, "message.exchange");
-        assert_eq!(events[1].event_id, sent.message_id);
-        let data: Value = serde_json::from_str(&events[1].data).unwrap();
+        assert_eq!(events[0].name.as_str(), "instance.state");
+        assert_eq!(events[1].name.as_str(), "message.exchange");
+        assert_eq!(events[1].event_id.as_str(), sent.message_id);
+        let data: Value = serde_json::from_str(events[1].data.as_str()).unwrap();
         assert_eq!(data["message"]["direction"], "outgoing");
         let bad = OutgoingText {
             to: "nobody".into(),
@@ -524,18 +562,20 @@ mod tests {
         let engine = MemoryEngine::new(Arc::new(SystemClock));
         let sink = Arc::new(Collect::default());
         engine.attach(sink.clone());
-        let id = engine.inject_text(
-            &name("a"),
-            &IncomingText {
-                from: "+55 11 99999-0000".into(),
-                push_name: Some("Ana".into()),
-                text: "olá".into(),
-                ..IncomingText::default()
-            },
-        );
+        let id = engine
+            .inject_text(
+                &name("a"),
+                &IncomingText {
+                    from: "+55 11 99999-0000".into(),
+                    push_name: Some("Ana".into()),
+                    text: "olá".into(),
+                    ..IncomingText::default()
+                },
+            )
+            .unwrap();
         let event = lock(&sink.0)[0].clone();
-        assert_eq!(event.event_id, id);
-        let data: Value = serde_json::from_str(&event.data).unwrap();
+        assert_eq!(event.event_id.as_str(), id);
+        let data: Value = serde_json::from_str(event.data.as_str()).unwrap();
         assert_eq!(
             data["message"]["chat"]["jid"],
             "5511999990000@s.whatsapp.net"
@@ -547,5 +587,87 @@ mod tests {
             .as_str()
             .unwrap()
             .ends_with('Z'));
+    }
+
+    /// Takes nothing: the server's intake is full.
+    struct Full;
+    impl EventSink for Full {
+        fn deliver(&self, _: EngineEvent) -> Result<(), DeliverError> {
+            Err(DeliverError::Full)
+        }
+    }
+
+    #[test]
+    fn nothing_is_half_done_when_the_server_takes_no_event() {
+        let engine = MemoryEngine::new(Arc::new(SystemClock));
+        let sink = Arc::new(Collect::default());
+        engine.attach(sink.clone());
+        engine.connect(&name("a")).unwrap();
+        engine.attach(Arc::new(Full));
+        assert_eq!(engine.disconnect(&name("a")), Err(DeliverError::Full));
+        assert_eq!(
+            engine.state(&name("a")),
+            ConnectionState::Connected,
+            "the state changes only with its event"
+        );
+        let text = OutgoingText {
+            to: "5511999990000@s.whatsapp.net".into(),
+            text: "oi".into(),
+            reply_to: None,
+        };
+        assert!(matches!(
+            engine.send_text(&name("a"), &text),
+            Err(EngineError::Busy(_))
+        ));
+        assert!(
+            engine.recorded().is_empty(),
+            "a send without its event is not recorded"
+        );
+        assert_eq!(
+            engine.inject_receipt(&name("a"), "m", "read", "5511"),
+            Err(DeliverError::Full)
+        );
+    }
+
+    #[test]
+    fn what_was_sent_is_kept_up_to_a_bound() {
+        let engine = MemoryEngine::new(Arc::new(SystemClock));
+        engine.attach(Arc::new(Collect::default()));
+        engine.connect(&name("a")).unwrap();
+        for _ in 0..MAX_RECORDED + 5 {
+            engine
+                .mark_read(&name("a"), "5511999990000@s.whatsapp.net", &[])
+                .unwrap();
+        }
+        let text = OutgoingText {
+            to: "5511999990000@s.whatsapp.net".into(),
+            text: "newest".into(),
+            reply_to: None,
+        };
+        let sent = engine.send_text(&name("a"), &text).unwrap();
+        let recorded = engine.recorded();
+        assert_eq!(recorded.len(), MAX_RECORDED);
+        assert!(
+            matches!(recorded.last(), Some(Recorded::Text { message_id, .. }) if *message_id == sent.message_id),
+            "the newest entry is kept, the oldest go"
+        );
+    }
+
+    #[test]
+    fn injected_strings_are_made_safe_at_the_boundary() {
+        let engine = MemoryEngine::new(Arc::new(SystemClock));
+        let sink = Arc::new(Collect::default());
+        engine.attach(sink.clone());
+        engine
+            .inject_receipt(&name("a"), "a\u{0}b", "read", "5511999990000")
+            .unwrap();
+        let event = lock(&sink.0)[0].clone();
+        assert_eq!(event.event_id.as_str(), "a%00b-read");
+        assert!(!event.data.as_str().contains('\u{0}'));
+        let data: Value = serde_json::from_str(event.data.as_str()).unwrap();
+        assert_eq!(
+            data["id"], "a\u{0}b",
+            "the data keeps the id, escaped as JSON"
+        );
     }
 }

@@ -21,7 +21,7 @@ use ryzeapi_domain::{
 use ryzeapi_ports::{AccountRepository, EventLog, InstanceRepository, TokenDigest, TokenService};
 
 use crate::crypto::RingTokens;
-use crate::db::{Database, DieselRepository};
+use crate::db::{Database, DatabaseKind, DieselRepository};
 
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -239,6 +239,36 @@ impl TestDatabase {
     pub fn connect(&self) -> Database {
         Database::connect(&self.url, 4, Duration::from_secs(10))
             .expect("connect to the test database")
+    }
+}
+
+impl TestDatabase {
+    /// Makes the event log refuse, every time and with an error of the
+    /// database's own, any segment whose body contains `marker`: an event
+    /// the database cannot store, while everything else works.
+    pub fn refuse_segments_containing(&self, marker: &str) {
+        assert!(
+            marker.chars().all(|c| c.is_ascii_alphanumeric()),
+            "a plain marker"
+        );
+        let db = self.connect();
+        let sql = match db.kind() {
+            DatabaseKind::Sqlite => format!(
+                "CREATE TRIGGER refuse_marker BEFORE INSERT ON bridge_segments \
+                 WHEN instr(NEW.body, '{marker}') > 0 \
+                 BEGIN SELECT RAISE(ABORT, 'value refused: {marker}'); END;"
+            ),
+            DatabaseKind::Postgres => format!(
+                "CREATE FUNCTION refuse_marker() RETURNS trigger AS $$ \
+                 BEGIN IF position('{marker}' in NEW.body) > 0 THEN \
+                 RAISE EXCEPTION 'value refused: {marker}'; END IF; RETURN NEW; END $$ \
+                 LANGUAGE plpgsql; \
+                 CREATE TRIGGER refuse_marker BEFORE INSERT ON bridge_segments \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_marker();"
+            ),
+        };
+        db.execute_batch(&sql)
+            .expect("install the refusing trigger");
     }
 }
 

@@ -21,11 +21,18 @@ pub async fn read_json<T: DeserializeOwned>(
         .await
         .map_err(|_| ApiError::TooLarge(limit))?
         .map_err(|e| ApiError::invalid_body(format!("could not be read: {e}")))?;
+    parse_json(&bytes)
+}
+
+/// Parses a whole body, which must be a JSON object, as `T`.
+///
+/// # Errors
+/// 400 `invalid body: …` for an empty body, bad JSON or wrong types.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid_body("a JSON object is required"));
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(ApiError::invalid_body)?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(ApiError::invalid_body)?;
     if !value.is_object() {
         return Err(ApiError::invalid_body("expected a JSON object"));
     }

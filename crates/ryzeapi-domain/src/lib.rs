@@ -7,6 +7,7 @@
 //! tested with plain values, and every other crate speaks in these types.
 
 pub mod account;
+pub mod event;
 pub mod instance;
 pub mod integration;
 pub mod text;
@@ -14,6 +15,7 @@ pub mod time;
 pub mod values;
 
 pub use account::{Account, AccountId};
+pub use event::{EventData, EventId, EventName};
 pub use instance::{ConnectionState, Instance, InstanceId, InstanceName, WebsocketConfig};
 pub use integration::{
     ChatwootSettings, Integration, IntegrationFlags, IntegrationStatus, RemoteState,

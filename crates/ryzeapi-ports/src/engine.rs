@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use ryzeapi_domain::{ConnectionState, InstanceName, Timestamp};
+use ryzeapi_domain::{ConnectionState, EventData, EventId, EventName, InstanceName, Timestamp};
 
 /// A text to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +53,9 @@ pub enum EngineError {
     /// The engine failed.
     #[error("engine failure: {0}")]
     Failed(String),
+    /// The server is too busy to take what the engine reports; try again shortly.
+    #[error("busy: {0}")]
+    Busy(String),
 }
 
 /// Something that happened on WhatsApp for an instance.
@@ -61,11 +64,11 @@ pub struct EngineEvent {
     /// The instance.
     pub instance: InstanceName,
     /// A unique id of this event (the message id for messages).
-    pub event_id: String,
+    pub event_id: EventId,
     /// The event name (`message.exchange`, `message.status`, `instance.state`, ...).
-    pub name: String,
+    pub name: EventName,
     /// The event's `data` object, as JSON text.
-    pub data: String,
+    pub data: EventData,
     /// When it happened.
     pub at: Timestamp,
     /// For `instance.state`, the new state.
@@ -79,16 +82,33 @@ impl fmt::Debug for EngineEvent {
             .field("instance", &self.instance)
             .field("event_id", &self.event_id)
             .field("name", &self.name)
-            .field("data_bytes", &self.data.len())
+            .field("data_bytes", &self.data.as_str().len())
             .finish_non_exhaustive()
     }
 }
 
-/// Receives the engine's events. `deliver` may block briefly when the
-/// server is behind (back-pressure); it never drops an event.
+/// Why the server did not take an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DeliverError {
+    /// The server is behind: its intake stayed full for the whole bounded
+    /// wait. The event was not taken; the engine keeps it and tries again
+    /// (a real engine holds back WhatsApp's acknowledgement meanwhile).
+    #[error("the server's event intake is full; try again shortly")]
+    Full,
+    /// The server is shutting down.
+    #[error("the server is shutting down")]
+    Stopped,
+}
+
+/// Receives the engine's events.
 pub trait EventSink: Send + Sync {
-    /// Hands one event over.
-    fn deliver(&self, event: EngineEvent);
+    /// Hands one event over. Waits a bounded time when the server is behind
+    /// (back-pressure), never without bound.
+    ///
+    /// # Errors
+    /// [`DeliverError::Full`] when the intake stayed full for the whole wait,
+    /// [`DeliverError::Stopped`] during shutdown; the event was not taken.
+    fn deliver(&self, event: EngineEvent) -> Result<(), DeliverError>;
 }
 
 /// A WhatsApp engine: one connection per instance.

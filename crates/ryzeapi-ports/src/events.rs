@@ -98,6 +98,20 @@ pub trait EventLog: Send + Sync {
     /// [`RepoError::Unavailable`].
     fn prune(&self, acked_before: Timestamp, any_before: Timestamp) -> Result<u64, RepoError>;
 
+    /// Keeps an event that the log refused to store, so that it stops
+    /// holding up the others: its id and payload are kept as bytes (which
+    /// any backend stores whatever they hold), with the reason.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    fn set_aside(&self, event: &NewEvent, reason: &str, now: Timestamp) -> Result<(), RepoError>;
+
+    /// How many events are set aside (kept until an operator removes them).
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`].
+    fn set_aside_count(&self) -> Result<u64, RepoError>;
+
     /// The stored result of a command, by idempotency key.
     ///
     /// # Errors

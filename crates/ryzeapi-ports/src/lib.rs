@@ -21,7 +21,8 @@ pub use bridge::{ActivateRequest, BridgeClient, BridgeError, ChatwootFailure};
 pub use cipher::{api_token_context, CipherError, SealedSecret, SecretCipher};
 pub use clock::Clock;
 pub use engine::{
-    EngineError, EngineEvent, EventSink, OutgoingMedia, OutgoingText, SentMessage, WhatsAppEngine,
+    DeliverError, EngineError, EngineEvent, EventSink, OutgoingMedia, OutgoingText, SentMessage,
+    WhatsAppEngine,
 };
 pub use events::{EventLog, LoggedEvent, NewEvent, StreamPosition};
 pub use repository::{

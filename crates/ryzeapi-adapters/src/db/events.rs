@@ -8,7 +8,7 @@ use ryzeapi_domain::{InstanceId, Timestamp};
 use ryzeapi_ports::{EventLog, LoggedEvent, NewEvent, RepoError, StreamPosition};
 
 use super::repository::{map_db, map_tx, DieselRepository, TxError};
-use super::schema::{bridge_commands, bridge_segments, bridge_streams};
+use super::schema::{bridge_commands, bridge_segments, bridge_streams, set_aside_events};
 use super::segment::{self, Segment};
 use super::AnyConnection;
 
@@ -396,6 +396,34 @@ impl EventLog for DieselRepository {
         .execute(&mut conn)
         .map_err(map_db)?;
         Ok(to_u64(removed))
+    }
+
+    fn set_aside(&self, event: &NewEvent, reason: &str, now: Timestamp) -> Result<(), RepoError> {
+        let mut conn = self.conn()?;
+        // The reason is the database's own text; a NUL would be refused again.
+        let reason: String = reason.chars().filter(|c| *c != '\0').take(1000).collect();
+        diesel::insert_into(set_aside_events::table)
+            .values((
+                set_aside_events::instance_id.eq(event.instance_id.as_str()),
+                set_aside_events::event_id.eq(event.event_id.as_bytes()),
+                set_aside_events::event_name.eq(event.name.replace('\0', "")),
+                set_aside_events::payload.eq(event.payload.as_bytes()),
+                set_aside_events::reason.eq(reason),
+                set_aside_events::created_at.eq(event.created_at.as_millis()),
+                set_aside_events::set_aside_at.eq(now.as_millis()),
+            ))
+            .execute(&mut conn)
+            .map_err(map_db)?;
+        Ok(())
+    }
+
+    fn set_aside_count(&self) -> Result<u64, RepoError> {
+        let mut conn = self.conn()?;
+        set_aside_events::table
+            .count()
+            .get_result::<i64>(&mut conn)
+            .map(to_u64)
+            .map_err(map_db)
     }
 
     fn command_result(

@@ -5,8 +5,8 @@ mod connection;
 mod events;
 mod repository;
 mod rows;
-mod schema;
-mod segment;
+pub mod schema;
+pub mod segment;
 
 use std::path::Path;
 use std::time::Duration;
@@ -209,6 +209,22 @@ impl Database {
         }))
     }
 
+    /// Runs SQL statements as they are (tests only: to make the database
+    /// refuse something, for instance).
+    ///
+    /// # Errors
+    /// When no connection can be had or a statement fails.
+    #[cfg(feature = "testing")]
+    pub fn execute_batch(&self, sql: &str) -> anyhow::Result<()> {
+        use diesel::connection::SimpleConnection as _;
+        let mut conn = self.pool.get().context("no database connection")?;
+        match &mut *conn {
+            AnyConnection::Postgresql(c) => c.batch_execute(sql),
+            AnyConnection::Sqlite(c) => c.batch_execute(sql),
+        }
+        .context("running SQL")
+    }
+
     /// The repository over this database.
     pub fn repository(&self) -> repository::DieselRepository {
         repository::DieselRepository::new(self.pool.clone())
@@ -216,87 +232,3 @@ impl Database {
 }
 
 pub use repository::DieselRepository;
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::expect_used, clippy::unwrap_used)]
-    use super::SQLITE_MIGRATIONS;
-    use diesel::connection::SimpleConnection as _;
-    use diesel::prelude::*;
-    use diesel_migrations::MigrationHarness as _;
-
-    #[derive(QueryableByName, Debug, PartialEq)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        seq: i64,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        payload: String,
-    }
-
-    #[derive(QueryableByName)]
-    struct Sql {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        sql: String,
-    }
-
-    /// A database with events logged before the log became a rowid table
-    /// keeps them, in order, after the migration; and the new table is one.
-    #[test]
-    fn the_rowid_migration_keeps_the_log() {
-        let dir = std::env::temp_dir().join(format!("ryzeapi-migration-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("folder");
-        let path = dir.join("old.db");
-        let mut conn = SqliteConnection::establish(&path.display().to_string()).expect("open");
-        conn.batch_execute("PRAGMA foreign_keys = ON;")
-            .expect("pragma");
-        for _ in 0..2 {
-            conn.run_next_migration(SQLITE_MIGRATIONS)
-                .expect("earlier migration");
-        }
-        conn.batch_execute(
-            "INSERT INTO accounts VALUES ('a1', 'a', 5, 'd1', 0);
-             INSERT INTO instances (id, account_id, name, token_digest, state, created_at)
-                 VALUES ('i1', 'a1', 'one', 'd2', 'disconnected', 0);
-             INSERT INTO bridge_streams VALUES ('i1', 3, 1, 1, 0, 0);
-             INSERT INTO bridge_events VALUES ('i1', 2, 'e2', 'message.exchange', '{\"n\":2}', 20);
-             INSERT INTO bridge_events VALUES ('i1', 1, 'e1', 'message.exchange', '{\"n\":1}', 10);
-             INSERT INTO bridge_events VALUES ('i1', 3, 'e3', 'message.exchange', '{\"n\":3}', 30);",
-        )
-        .expect("old rows");
-        let applied = conn.run_next_migration(SQLITE_MIGRATIONS).expect("migrate");
-        assert_eq!(
-            applied.to_string(),
-            "20261125000003",
-            "the rowid migration ran"
-        );
-        let rows: Vec<Row> =
-            diesel::sql_query("SELECT seq, payload FROM bridge_events ORDER BY instance_id, seq")
-                .load(&mut conn)
-                .expect("read");
-        assert_eq!(
-            rows,
-            (1..=3)
-                .map(|n| Row {
-                    seq: n,
-                    payload: format!("{{\"n\":{n}}}")
-                })
-                .collect::<Vec<_>>()
-        );
-        let schema: Sql = diesel::sql_query(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'bridge_events'",
-        )
-        .get_result(&mut conn)
-        .expect("schema");
-        assert!(
-            !schema.sql.to_uppercase().contains("WITHOUT ROWID"),
-            "{}",
-            schema.sql
-        );
-        let duplicate = conn.batch_execute(
-            "INSERT INTO bridge_events VALUES ('i1', 3, 'x', 'message.exchange', '{}', 40);",
-        );
-        assert!(duplicate.is_err(), "(instance, seq) is still unique");
-        drop(conn);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-}

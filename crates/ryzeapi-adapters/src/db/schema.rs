@@ -78,6 +78,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    set_aside_events (id) {
+        id -> BigInt,
+        instance_id -> Text,
+        event_id -> Binary,
+        event_name -> Text,
+        payload -> Binary,
+        reason -> Text,
+        created_at -> BigInt,
+        set_aside_at -> BigInt,
+    }
+}
+
 diesel::joinable!(instances -> accounts (account_id));
 diesel::joinable!(chatwoot_integrations -> instances (instance_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -86,5 +99,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     chatwoot_integrations,
     bridge_streams,
     bridge_segments,
-    bridge_commands
+    bridge_commands,
+    set_aside_events
 );

@@ -24,26 +24,32 @@ use ryzeapi_domain::{InstanceId, Timestamp};
 use ryzeapi_ports::{LoggedEvent, NewEvent, RepoError};
 
 /// Bytes of a record's header line, its line break included.
-pub(super) const HEADER: usize = 20 + 1 + 20 + 1 + 10 + 1 + 10 + 1 + 10 + 1;
+pub const HEADER: usize = 20 + 1 + 20 + 1 + 10 + 1 + 10 + 1 + 10 + 1;
 
 /// Where a record's header has its spaces (after each field but the last).
 const SEPARATORS: [usize; 4] = [20, 41, 52, 63];
 
 /// Most events in one segment.
-pub(super) const MAX_EVENTS: usize = 256;
+pub const MAX_EVENTS: usize = 256;
 
 /// A segment takes no further event once its body is this long (a single
 /// event may be longer: it then has a segment of its own).
-pub(super) const MAX_BYTES: usize = 256 * 1024;
+pub const MAX_BYTES: usize = 256 * 1024;
 
 /// A segment being built, or read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Segment {
+pub struct Segment {
+    /// The lowest sequence number it holds.
     pub first_seq: i64,
+    /// The highest sequence number it holds.
     pub last_seq: i64,
+    /// How many events it holds.
     pub events: i64,
+    /// The oldest creation time of its events, in milliseconds.
     pub oldest_at: i64,
+    /// The newest creation time of its events, in milliseconds.
     pub newest_at: i64,
+    /// The records, in the format above.
     pub body: String,
 }
 
@@ -90,7 +96,7 @@ impl Segment {
 /// Packs events, with their sequence numbers, into segments of at most
 /// [`MAX_EVENTS`] events and (unless one event alone is larger) about
 /// [`MAX_BYTES`], in the order given.
-pub(super) fn pack<'a>(events: impl IntoIterator<Item = (i64, &'a NewEvent)>) -> Vec<Segment> {
+pub fn pack<'a>(events: impl IntoIterator<Item = (i64, &'a NewEvent)>) -> Vec<Segment> {
     let mut out: Vec<Segment> = Vec::new();
     for (seq, event) in events {
         match out.last_mut() {
@@ -109,7 +115,7 @@ pub(super) fn pack<'a>(events: impl IntoIterator<Item = (i64, &'a NewEvent)>) ->
 ///
 /// # Errors
 /// [`RepoError::Corrupt`] when the body is not in the format above.
-pub(super) fn unpack(instance: &InstanceId, body: &str) -> Result<Vec<LoggedEvent>, RepoError> {
+pub fn unpack(instance: &InstanceId, body: &str) -> Result<Vec<LoggedEvent>, RepoError> {
     let corrupt = |what: &str| {
         RepoError::Corrupt(format!(
             "event log segment of instance {}: {what}",

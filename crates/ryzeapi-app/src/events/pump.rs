@@ -9,16 +9,21 @@
 //! one hand-over less per event than a separate writer thread; building the
 //! next batch during a commit, which a second thread allowed, bought no rate
 //! that could be measured on two cores. The engine hands events over through a bounded queue: when the
-//! server is behind, the engine waits — nothing is dropped. A failed log
-//! write is retried until it succeeds.
+//! server is behind, the engine waits a bounded time and is then told the
+//! intake is full ([`DeliverError::Full`]) — nothing is dropped silently. A
+//! failed log write is retried until it succeeds; a batch that the database
+//! keeps refusing while it answers is split, and the one event it refuses is
+//! set aside, so that it never holds up the others.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::mpsc::{
+    sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ryzeapi_domain::{Instance, InstanceId, InstanceName};
-use ryzeapi_ports::{Clock, EngineEvent, EventLog, EventSink, NewEvent, Repository};
+use ryzeapi_ports::{Clock, DeliverError, EngineEvent, EventLog, EventSink, NewEvent, Repository};
 
 use super::bridge_hub::{BridgeHub, EventFrame};
 use super::public_hub::{PublicHub, PublishEvent};
@@ -85,19 +90,48 @@ impl Backoff {
     }
 }
 
+/// How long [`PumpSink::deliver`] waits for room in a full intake before it
+/// answers [`DeliverError::Full`]: a request that emits an event is answered
+/// (503) within about this long, never held without bound.
+pub const INTAKE_WAIT: Duration = Duration::from_secs(2);
+
 /// The engine's side of the pump.
 pub struct PumpSink {
     tx: SyncSender<EngineEvent>,
+    wait: Duration,
+    stats: Arc<HubStats>,
 }
 
 impl EventSink for PumpSink {
-    fn deliver(&self, event: EngineEvent) {
-        // Blocks while the queue is full; fails only once the pump is gone (shutdown).
-        if self.tx.send(event).is_err() {
-            log::warn!("event pump stopped; an event arrived during shutdown");
+    fn deliver(&self, event: EngineEvent) -> Result<(), DeliverError> {
+        let mut event = event;
+        let deadline = Instant::now() + self.wait;
+        let mut pause = Duration::from_micros(100);
+        loop {
+            match self.tx.try_send(event) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Disconnected(_)) => {
+                    log::warn!("event pump stopped; an event arrived during shutdown");
+                    return Err(DeliverError::Stopped);
+                }
+                Err(TrySendError::Full(back)) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        HubStats::incr(&self.stats.intake_refused);
+                        return Err(DeliverError::Full);
+                    }
+                    event = back;
+                    std::thread::sleep(pause.min(left));
+                    pause = (pause * 2).min(Duration::from_millis(10));
+                }
+            }
         }
     }
 }
+
+/// Identical failures of a batch's write before it is split (or, for a
+/// single event, before it is set aside), while the database answers.
+const REFUSALS: u32 = 3;
 
 /// What the pump works with.
 #[derive(Clone)]
@@ -131,11 +165,20 @@ impl Pump {
     /// # Errors
     /// When the thread cannot be started.
     pub fn start(self, queue: usize) -> std::io::Result<PumpSink> {
+        self.start_with_wait(queue, INTAKE_WAIT)
+    }
+
+    /// As [`Pump::start`], with the engine waiting at most `wait` for room.
+    ///
+    /// # Errors
+    /// When the thread cannot be started.
+    pub fn start_with_wait(self, queue: usize, wait: Duration) -> std::io::Result<PumpSink> {
         let (tx, rx) = sync_channel(queue);
+        let stats = self.stats.clone();
         std::thread::Builder::new()
             .name("event-pump".into())
             .spawn(move || self.run(&rx))?;
-        Ok(PumpSink { tx })
+        Ok(PumpSink { tx, wait, stats })
     }
 
     /// The pump's loop: one thread builds each batch, writes it to the log,
@@ -213,9 +256,14 @@ impl Pump {
         let mut backoff = Backoff::new();
         let found = loop {
             match self.repo.instance_by_name(name) {
-                Ok(found) => break found.map(Arc::new),
+                Ok(found) => {
+                    self.stats.clear_failure();
+                    break found.map(Arc::new);
+                }
                 Err(e) => {
                     HubStats::incr(&self.stats.log_retries);
+                    self.stats
+                        .note_failure(&format!("looking up instance '{name}': {e}"));
                     if let Some((_, known)) = cache.known.get(name) {
                         log::warn!(
                             "event pump: looking up instance '{name}' failed, going on with it as last seen: {e}"
@@ -275,8 +323,8 @@ impl Pump {
                 }
             }
             let (full, without_media) = envelope::build(
-                &event.name,
-                &event.data,
+                event.name.as_str(),
+                event.data.as_str(),
                 instance.name.as_str(),
                 &self.base_url,
             );
@@ -284,7 +332,7 @@ impl Pump {
                 to_publish.push((
                     instance.id.as_str().to_owned(),
                     PublishEvent {
-                        name: event.name.clone(),
+                        name: event.name.as_str().to_owned(),
                         full: full.as_str().into(),
                         without_media: without_media.map(Into::into),
                     },
@@ -292,8 +340,8 @@ impl Pump {
             }
             to_log.push(NewEvent {
                 instance_id: instance.id.clone(),
-                event_id: event.event_id,
-                name: event.name,
+                event_id: event.event_id.into_string(),
+                name: event.name.as_str().to_owned(),
                 payload: full,
                 created_at: event.at,
             });
@@ -304,8 +352,9 @@ impl Pump {
     /// Writes a batch to the log (retrying until it is stored), then offers
     /// the logged events to the bridge hub; `on_failure` runs after each
     /// failed attempt.
-    fn store_and_offer(&self, to_log: &[NewEvent], on_failure: impl FnMut()) {
-        let seqs = self.append_until_stored(to_log, on_failure);
+    fn store_and_offer(&self, to_log: &[NewEvent], mut on_failure: impl FnMut()) {
+        let seqs = self.append_or_set_aside(to_log, false, &mut on_failure);
+        self.stats.clear_failure();
         let mut per_instance: HashMap<&str, Vec<EventFrame>> = HashMap::new();
         let mut logged = 0_u64;
         for (event, seq) in to_log.iter().zip(seqs) {
@@ -339,26 +388,81 @@ impl Pump {
         }
     }
 
-    fn append_until_stored(
+    /// Writes `events` to the log, retrying while it fails; returns each
+    /// event's sequence number (`None`: not logged, or set aside).
+    ///
+    /// A write that fails [`REFUSALS`] times the same way while the database
+    /// answers `ping` is refused for what it holds, not for an outage: the
+    /// batch is split in two halves, written in order (a half of a split
+    /// batch is split again at its first such failure), until the one event
+    /// the database refuses is alone; that event is set aside (kept in
+    /// `set_aside_events`, counted) and every other event goes on. While
+    /// the database does not answer, the same batch is retried with backoff,
+    /// whole. If even setting the event aside fails, its write is retried.
+    fn append_or_set_aside(
         &self,
         events: &[NewEvent],
-        mut on_failure: impl FnMut(),
+        split_part: bool,
+        on_failure: &mut impl FnMut(),
     ) -> Vec<Option<u64>> {
+        let need = match (events.len(), split_part) {
+            (1, true) => 2,
+            (_, false) => REFUSALS,
+            (_, true) => 1,
+        };
         let mut backoff = Backoff::new();
+        let mut last_error = String::new();
+        let mut same = 0;
         loop {
-            match self.log.append(events) {
+            let e = match self.log.append(events) {
                 Ok(logged) => return logged,
-                Err(e) => {
-                    HubStats::incr(&self.stats.log_retries);
-                    log::error!(
-                        "event pump: writing {} event(s) to the log failed, retrying in {:?}: {e}",
-                        events.len(),
-                        backoff.0
+                Err(e) => e.to_string(),
+            };
+            HubStats::incr(&self.stats.log_retries);
+            self.stats
+                .note_failure(&format!("writing events to the log: {e}"));
+            on_failure();
+            if e == last_error {
+                same += 1;
+            } else {
+                same = 1;
+                last_error.clone_from(&e);
+            }
+            if same >= need && self.repo.ping().is_ok() {
+                if let [event] = events {
+                    match self.log.set_aside(event, &e, self.clock.now()) {
+                        Ok(()) => {
+                            HubStats::incr(&self.stats.events_set_aside);
+                            log::error!(
+                                "event pump: the log refuses event '{}' of instance {} ({}, {} bytes); it is set aside in set_aside_events: {e}",
+                                event.event_id.escape_debug(),
+                                event.instance_id.as_str(),
+                                event.name.escape_debug(),
+                                event.payload.len()
+                            );
+                            return vec![None];
+                        }
+                        Err(aside) => log::error!(
+                            "event pump: setting aside an event the log refuses failed, retrying: {aside}"
+                        ),
+                    }
+                } else {
+                    let (first, second) = events.split_at(events.len() / 2);
+                    log::warn!(
+                        "event pump: the log refuses a batch of {} event(s) the same way while the database answers; writing it in halves: {e}",
+                        events.len()
                     );
-                    on_failure();
-                    backoff.wait();
+                    let mut seqs = self.append_or_set_aside(first, true, on_failure);
+                    seqs.extend(self.append_or_set_aside(second, true, on_failure));
+                    return seqs;
                 }
             }
+            log::error!(
+                "event pump: writing {} event(s) to the log failed, retrying in {:?}: {e}",
+                events.len(),
+                backoff.0
+            );
+            backoff.wait();
         }
     }
 }
@@ -368,7 +472,8 @@ mod tests {
     use std::sync::atomic::Ordering;
 
     use ryzeapi_domain::{
-        Account, AccountId, ConnectionState, InstanceId, Timestamp, WebsocketConfig,
+        Account, AccountId, ConnectionState, EventData, EventId, EventName, InstanceId, Timestamp,
+        WebsocketConfig,
     };
     use ryzeapi_ports::testing::{FixedClock, InMemoryRepository};
     use ryzeapi_ports::{AccountRepository, InstanceRepository, TokenDigest};
@@ -383,8 +488,17 @@ mod tests {
         }
     }
 
-    #[test]
-    fn public_clients_get_events_while_the_log_is_failing_and_the_bridge_after() {
+    /// An instance with a stream, an in-memory repository and log, and the
+    /// pump's hubs.
+    struct Setup {
+        repo: Arc<InMemoryRepository>,
+        instance: Instance,
+        stats: Arc<HubStats>,
+        public: PublicHub,
+        bridge: BridgeHub,
+    }
+
+    fn setup() -> Setup {
         let repo = Arc::new(InMemoryRepository::new());
         let account = Account {
             id: AccountId::new("acc"),
@@ -400,39 +514,66 @@ mod tests {
             account_id: account.id.clone(),
             name: InstanceName::parse("a").unwrap(),
             state: ConnectionState::Disconnected,
-            websocket: websocket.clone(),
+            websocket,
             created_at: Timestamp::from_millis(0),
         };
         repo.create_instance(&instance, &TokenDigest::from_hex("bb"), 5)
             .unwrap();
         repo.open_stream(&instance.id, Timestamp::from_millis(0))
             .unwrap();
-        repo.fail_appends(true);
         let stats = Arc::new(HubStats::default());
-        let public = PublicHub::new(stats.clone(), 8);
-        let bridge = BridgeHub::new(stats.clone(), 64);
-        let mut client = public.subscribe("inst", &websocket);
-        let sink = Pump {
-            repo: repo.clone(),
-            log: repo.clone(),
-            public,
-            bridge: bridge.clone(),
-            stats: stats.clone(),
-            base_url: "http://localhost".into(),
-            clock: Arc::new(FixedClock::at(0)),
-            batch: SQLITE_BATCH,
-            deletions: Arc::new(InstanceDeletions::default()),
+        Setup {
+            repo,
+            instance,
+            public: PublicHub::new(stats.clone(), 8),
+            bridge: BridgeHub::new(stats.clone(), 64),
+            stats,
         }
-        .start(16)
-        .unwrap();
+    }
+
+    impl Setup {
+        fn pump(&self, batch: usize) -> Pump {
+            Pump {
+                repo: self.repo.clone(),
+                log: self.repo.clone(),
+                public: self.public.clone(),
+                bridge: self.bridge.clone(),
+                stats: self.stats.clone(),
+                base_url: "http://localhost".into(),
+                clock: Arc::new(FixedClock::at(0)),
+                batch,
+                deletions: Arc::new(InstanceDeletions::default()),
+            }
+        }
+
+        fn message(&self, id: &str) -> EngineEvent {
+            EngineEvent {
+                instance: self.instance.name.clone(),
+                event_id: EventId::from_engine(id),
+                name: EventName::from_engine("message.exchange"),
+                data: EventData::from_engine(format!(r#"{{"id":"{id}"}}"#)),
+                at: Timestamp::from_millis(1),
+                state: None,
+            }
+        }
+    }
+
+    #[test]
+    fn public_clients_get_events_while_the_log_is_failing_and_the_bridge_after() {
+        let set = setup();
+        let (repo, instance, stats, bridge) = (&set.repo, &set.instance, &set.stats, &set.bridge);
+        let mut client = set.public.subscribe("inst", &instance.websocket);
+        repo.fail_appends(true);
+        let sink = set.pump(SQLITE_BATCH).start(16).unwrap();
         sink.deliver(EngineEvent {
             instance: instance.name.clone(),
-            event_id: "m1".into(),
-            name: "message.exchange".into(),
-            data: "{}".into(),
+            event_id: EventId::from_engine("m1"),
+            name: EventName::from_engine("message.exchange"),
+            data: EventData::from_engine("{}".into()),
             at: Timestamp::from_millis(1),
             state: None,
-        });
+        })
+        .unwrap();
 
         wait_until("the public client never got the event", || {
             client.frames.try_recv().is_ok()
@@ -469,13 +610,14 @@ mod tests {
         let retries = stats.log_retries.load(Ordering::Relaxed);
         sink.deliver(EngineEvent {
             instance: instance.name.clone(),
-            event_id: "state-1".into(),
-            name: "instance.state".into(),
-            data: r#"{"state":"connected"}"#.into(),
+            event_id: EventId::from_engine("state-1"),
+            name: EventName::from_engine("instance.state"),
+            data: EventData::from_engine(r#"{"state":"connected"}"#.into()),
             at: Timestamp::from_millis(2),
             // a state change always reads the instance afresh
             state: Some(ConnectionState::Connected),
-        });
+        })
+        .unwrap();
         wait_until("the public client never got the state change", || {
             client.frames.try_recv().is_ok()
         });
@@ -494,6 +636,118 @@ mod tests {
                 .stream("inst")
                 .after(0, 10)
                 .is_some_and(|f| f.len() == 2 && f[1].seq == 2)
+        });
+    }
+
+    #[test]
+    fn an_event_the_log_refuses_is_set_aside_and_every_other_event_goes_on() {
+        let set = setup();
+        let mut client = set.public.subscribe("inst", &set.instance.websocket);
+        set.repo.refuse_events_containing(Some("poison"));
+        let pump = set.pump(SQLITE_BATCH);
+        // The whole batch reaches the pump before it starts, so the refused
+        // event sits in the middle of one batch.
+        let (tx, rx) = sync_channel(64);
+        for i in 0..40 {
+            let id = if i == 17 {
+                "poison-17".to_owned()
+            } else {
+                format!("m{i}")
+            };
+            tx.send(set.message(&id)).unwrap();
+        }
+        drop(tx);
+        pump.run(&rx);
+
+        let logged = set.repo.logged(&set.instance.id);
+        let ids: Vec<&str> = logged.iter().map(|e| e.event.event_id.as_str()).collect();
+        let expected: Vec<String> = (0..40)
+            .filter(|i| *i != 17)
+            .map(|i| format!("m{i}"))
+            .collect();
+        assert_eq!(ids, expected, "every other event is logged, in order");
+        assert_eq!(
+            logged.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            (1..=39).collect::<Vec<u64>>(),
+            "no number is lost to the refused event"
+        );
+        let aside = set.repo.set_aside_events();
+        assert_eq!(aside.len(), 1);
+        assert_eq!(aside[0].0.event_id, "poison-17");
+        assert!(
+            aside[0].1.contains("refused"),
+            "the reason is kept: {}",
+            aside[0].1
+        );
+        assert_eq!(set.stats.events_set_aside.load(Ordering::Relaxed), 1);
+        assert_eq!(
+            set.stats.failure(),
+            None,
+            "nothing is being retried any more"
+        );
+        let offered = set.bridge.stream("inst").after(0, 100).unwrap_or_default();
+        assert_eq!(
+            offered.len(),
+            39,
+            "the bridge is offered every logged event"
+        );
+        let mut public = 0;
+        while client.frames.try_recv().is_ok() {
+            public += 1;
+        }
+        assert_eq!(public, 8, "public clients got events (their queue holds 8)");
+    }
+
+    #[test]
+    fn an_outage_is_retried_whole_never_set_aside() {
+        let set = setup();
+        set.repo.fail_appends(true);
+        let sink = set.pump(SQLITE_BATCH).start(16).unwrap();
+        for i in 0..3 {
+            sink.deliver(set.message(&format!("m{i}"))).unwrap();
+        }
+        wait_until("the failure is never reported", || {
+            set.stats.log_retries.load(Ordering::Relaxed) >= 5
+        });
+        assert!(set
+            .stats
+            .failure()
+            .is_some_and(|f| f.contains("switched off")));
+        assert!(set.repo.set_aside_events().is_empty());
+        set.repo.fail_appends(false);
+        wait_until("the events are never logged", || {
+            set.repo.logged(&set.instance.id).len() == 3
+        });
+        wait_until("the failure is never cleared", || {
+            set.stats.failure().is_none()
+        });
+        assert!(set.repo.set_aside_events().is_empty());
+    }
+
+    #[test]
+    fn a_full_intake_answers_within_its_bound() {
+        let set = setup();
+        // Lookups fail and nothing was seen before: the pump retries the
+        // first event's lookup and takes nothing more.
+        set.repo.fail_lookups(true);
+        let wait = Duration::from_millis(200);
+        let sink = set.pump(1).start_with_wait(2, wait).unwrap();
+        let mut refused = None;
+        for i in 0..10 {
+            let started = Instant::now();
+            if let Err(e) = sink.deliver(set.message(&format!("m{i}"))) {
+                refused = Some((e, started.elapsed()));
+                break;
+            }
+        }
+        let (e, waited) = refused.expect("a full intake refuses");
+        assert_eq!(e, DeliverError::Full);
+        assert!(waited >= wait, "it waited for room first: {waited:?}");
+        assert!(waited < wait * 10, "never without bound: {waited:?}");
+        assert_eq!(set.stats.intake_refused.load(Ordering::Relaxed), 1);
+        set.repo.fail_lookups(false);
+        wait_until("the events taken are never logged", || {
+            set.repo.logged(&set.instance.id).len() >= 2
         });
     }
 }

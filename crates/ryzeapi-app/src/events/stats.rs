@@ -1,6 +1,7 @@
 //! Counters of the event flow, shown by `/health`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use serde_json::{json, Value};
 
@@ -25,6 +26,12 @@ pub struct HubStats {
     pub bridge_commands: AtomicU64,
     /// Log writes that failed and were retried.
     pub log_retries: AtomicU64,
+    /// Events the log refused that were set aside since the start.
+    pub events_set_aside: AtomicU64,
+    /// Events the engine could not hand over because the intake stayed full.
+    pub intake_refused: AtomicU64,
+    /// What the pump is retrying now, if anything.
+    failure: Mutex<Option<String>>,
 }
 
 impl HubStats {
@@ -36,6 +43,27 @@ impl HubStats {
     /// Takes one off a gauge.
     pub fn decr(counter: &AtomicU64) {
         counter.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Notes that the pump is retrying a storage call, and why.
+    pub fn note_failure(&self, what: &str) {
+        *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(what.to_owned());
+    }
+
+    /// Notes that the pump's storage calls succeed again.
+    pub fn clear_failure(&self) {
+        let mut failure = self.failure.lock().unwrap_or_else(PoisonError::into_inner);
+        if failure.is_some() {
+            *failure = None;
+        }
+    }
+
+    /// What the pump is retrying now, if anything.
+    pub fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The counters as JSON.
@@ -51,6 +79,8 @@ impl HubStats {
             "bridgeReplaced": get(&self.bridge_replaced),
             "bridgeCommands": get(&self.bridge_commands),
             "logRetries": get(&self.log_retries),
+            "eventsSetAside": get(&self.events_set_aside),
+            "intakeRefused": get(&self.intake_refused),
         })
     }
 }

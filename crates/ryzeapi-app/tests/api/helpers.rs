@@ -214,6 +214,8 @@ impl FakeBridge {
 
 /// How to start the app.
 pub struct Options {
+    /// The embedded default (a SQLite file) instead of Postgres.
+    pub sqlite: bool,
     pub module_on: bool,
     /// When set, `BRIDGE_URL` points here instead of at the fake bridge.
     pub bridge_url_override: Option<String>,
@@ -239,6 +241,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
+            sqlite: false,
             module_on: true,
             bridge_url_override: None,
             rate_limit: 10_000,
@@ -307,7 +310,11 @@ pub fn spawn_app() -> TestApp {
 
 pub fn spawn_app_with(options: Options) -> TestApp {
     capture();
-    let db = TestDatabase::postgres();
+    let db = if options.sqlite {
+        TestDatabase::sqlite()
+    } else {
+        TestDatabase::postgres()
+    };
     let bridge = FakeBridge::start();
     let tokens = RingTokens::new();
     let account_token = format!(
@@ -462,6 +469,11 @@ impl TestApp {
     }
 
     pub fn post_raw(&self, path: &str, token: Option<&str>, body: &str) -> Answer {
+        self.post_bytes(path, token, body.as_bytes())
+    }
+
+    /// A POST of arbitrary bytes as `application/json`.
+    pub fn post_bytes(&self, path: &str, token: Option<&str>, body: &[u8]) -> Answer {
         let mut req = self
             .agent
             .post(&self.url(path))
@@ -552,6 +564,18 @@ impl Ws {
     }
 
     /// The next JSON text frame within `timeout`; pings are answered on the way.
+    /// The next `n` event frames (other frames are skipped), 5 s for each.
+    pub fn events(&mut self, n: usize) -> Vec<Value> {
+        let mut got = Vec::new();
+        while got.len() < n {
+            let frame = self.recv_json(Duration::from_secs(5)).expect("frame");
+            if frame["type"] == "event" {
+                got.push(frame);
+            }
+        }
+        got
+    }
+
     pub fn recv_json(&mut self, timeout: Duration) -> Result<Value, Ended> {
         let deadline = std::time::Instant::now() + timeout;
         loop {

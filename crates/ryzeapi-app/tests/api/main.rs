@@ -3,11 +3,13 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod access_log;
+mod arbitrary_bodies;
 mod auth;
 mod bridge_texts;
 mod chatwoot_delete;
 mod chatwoot_list;
 mod chatwoot_set;
+mod event_intake;
 mod health;
 mod helpers;
 mod instances;

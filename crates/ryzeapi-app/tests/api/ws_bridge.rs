@@ -10,14 +10,7 @@ use crate::helpers::{spawn_app, spawn_app_with, Ended, Options, Reply, Ws};
 const WAIT: Duration = Duration::from_secs(5);
 
 fn events(ws: &mut Ws, n: usize) -> Vec<Value> {
-    let mut got = Vec::new();
-    while got.len() < n {
-        let frame = ws.recv_json(WAIT).expect("frame");
-        if frame["type"] == "event" {
-            got.push(frame);
-        }
-    }
-    got
+    ws.events(n)
 }
 
 fn seqs(frames: &[Value]) -> Vec<u64> {

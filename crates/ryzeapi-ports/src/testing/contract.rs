@@ -410,6 +410,8 @@ macro_rules! event_log_contract {
             opening_an_active_stream_changes_nothing,
             command_results_are_kept_once,
             deleting_the_instance_removes_its_stream,
+            any_text_the_event_types_admit_is_stored_unchanged,
+            set_aside_events_are_kept_counted_and_deleted_with_their_instance,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {
@@ -425,7 +427,7 @@ macro_rules! event_log_contract {
 
 /// The event-log checks.
 pub mod events {
-    use ryzeapi_domain::{InstanceId, Timestamp};
+    use ryzeapi_domain::{EventData, EventId, EventName, InstanceId, Timestamp};
 
     use super::{digest, instance, seed};
     use crate::events::{EventLog, LoggedEvent, NewEvent};
@@ -771,5 +773,122 @@ pub mod events {
         assert!(store.delete_instance(&id("i1")).expect("delete"));
         assert_eq!(store.position(&id("i1")).expect("p"), None);
         assert!(store.read_after(&id("i1"), 0, 10).expect("read").is_empty());
+    }
+
+    /// Characters an engine may hand over: NUL and the other controls, the
+    /// escape characters of JSON and of the log's own format, and a sample
+    /// of every Unicode plane.
+    const HOSTILE: &[char] = &[
+        '\u{0}',
+        '\u{1}',
+        '\u{8}',
+        '\t',
+        '\n',
+        '\r',
+        '\u{1b}',
+        '\u{1f}',
+        ' ',
+        '"',
+        '%',
+        '\\',
+        '{',
+        '}',
+        'a',
+        'Z',
+        '0',
+        '\u{7f}',
+        '\u{80}',
+        '\u{85}',
+        '\u{9f}',
+        '\u{a0}',
+        'é',
+        '\u{2028}',
+        '\u{feff}',
+        '\u{fffd}',
+        '\u{ffff}',
+        '\u{10000}',
+        '\u{1f600}',
+        '\u{2a6d6}',
+        '\u{e0001}',
+        '\u{f0000}',
+        '\u{10ffff}',
+    ];
+
+    /// A string of `len` characters drawn from [`HOSTILE`] by a fixed
+    /// pseudo-random sequence (`seed`), so that a failure can be replayed.
+    fn hostile(seed: u64, len: usize) -> String {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                HOSTILE[usize::try_from(x % HOSTILE.len() as u64).unwrap_or(0)]
+            })
+            .collect()
+    }
+
+    /// Whatever an engine hands over, once made into an event id, name and
+    /// data, is stored and read back unchanged: every control character,
+    /// every plane, 100 KB values.
+    pub fn any_text_the_event_types_admit_is_stored_unchanged(store: &dyn Store) {
+        setup(store);
+        store.open_stream(&id("i1"), NOW).expect("open");
+        let lengths = [0, 1, 2, 7, 31, 200, 1_000, 100_000];
+        let batch: Vec<NewEvent> = (0..64_u64)
+            .map(|n| {
+                let len = lengths[usize::try_from(n).unwrap_or(0) % lengths.len()];
+                NewEvent {
+                    instance_id: id("i1"),
+                    event_id: EventId::from_engine(&hostile(n, len)).into_string(),
+                    name: EventName::from_engine(&hostile(n + 1_000, len.min(80)))
+                        .as_str()
+                        .to_owned(),
+                    payload: EventData::from_engine(hostile(n + 2_000, len)).into_string(),
+                    created_at: Timestamp::from_millis(i64::try_from(n).unwrap_or(0)),
+                }
+            })
+            .collect();
+        // In one batch, and again event by event.
+        store.append(&batch).expect("append the batch");
+        for e in &batch {
+            store.append(std::slice::from_ref(e)).expect("append one");
+        }
+        let stored = store.read_after(&id("i1"), 0, 1_000).expect("read");
+        assert_eq!(stored.len(), batch.len() * 2);
+        for (n, logged) in stored.iter().enumerate() {
+            assert_eq!(
+                logged.event,
+                batch[n % batch.len()],
+                "event {n} comes back as given"
+            );
+        }
+    }
+
+    /// An event set aside is kept whatever it holds (a NUL included), is
+    /// counted, and goes with its instance.
+    pub fn set_aside_events_are_kept_counted_and_deleted_with_their_instance(store: &dyn Store) {
+        setup(store);
+        assert_eq!(store.set_aside_count().expect("count"), 0);
+        let mut refused = event("i1", 1, 1);
+        refused.event_id = "a\u{0}b".into();
+        refused.payload = format!("{{\"t\":\"\u{0}{}\"}}", hostile(7, 5_000));
+        store
+            .set_aside(
+                &refused,
+                "invalid byte sequence for encoding \"UTF8\": 0x00",
+                NOW,
+            )
+            .expect("set aside");
+        store
+            .set_aside(&event("i2", 1, 1), "reason\u{0}with a NUL", NOW)
+            .expect("set aside");
+        assert_eq!(store.set_aside_count().expect("count"), 2);
+        assert!(store.delete_instance(&id("i1")).expect("delete"));
+        assert_eq!(
+            store.set_aside_count().expect("count"),
+            1,
+            "deleted with the instance"
+        );
     }
 }

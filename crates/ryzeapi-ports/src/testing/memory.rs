@@ -27,6 +27,9 @@ struct State {
     streams: BTreeMap<String, (u64, u64, bool)>,
     events: Vec<LoggedEvent>,
     commands: BTreeMap<(String, String), (String, Timestamp)>,
+    set_aside: Vec<(NewEvent, String)>,
+    /// Appends of an event whose id or payload holds this text fail.
+    refused: Option<String>,
 }
 
 /// A repository held in memory, behind one lock.
@@ -49,10 +52,36 @@ impl InMemoryRepository {
         self.lookups_fail.store(fail, Ordering::SeqCst);
     }
 
-    /// While `fail` is set, appending to the event log fails with
-    /// `Unavailable`, as it does when the database is down.
+    /// While `fail` is set, appending to the event log (and setting an event
+    /// aside, and `ping`) fails with `Unavailable`, as it does when the
+    /// database is down.
     pub fn fail_appends(&self, fail: bool) {
         self.appends_fail.store(fail, Ordering::SeqCst);
+    }
+
+    /// While set, an append of a batch holding an event whose id or payload
+    /// contains `marker` fails (every time, as a database refuses a value it
+    /// cannot store); other batches and everything else work.
+    pub fn refuse_events_containing(&self, marker: Option<&str>) {
+        self.state().refused = marker.map(str::to_owned);
+    }
+
+    /// The events set aside, with their reasons.
+    pub fn set_aside_events(&self) -> Vec<(NewEvent, String)> {
+        self.state().set_aside.clone()
+    }
+
+    /// Every event logged for an instance, in order (retained or not yet pruned).
+    pub fn logged(&self, instance: &InstanceId) -> Vec<LoggedEvent> {
+        let mut found: Vec<LoggedEvent> = self
+            .state()
+            .events
+            .iter()
+            .filter(|e| &e.event.instance_id == instance)
+            .cloned()
+            .collect();
+        found.sort_by_key(|e| e.seq);
+        found
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -190,6 +219,7 @@ impl InstanceRepository for InMemoryRepository {
         s.streams.remove(id.as_str());
         s.events.retain(|e| &e.event.instance_id != id);
         s.commands.retain(|(i, _), _| i != id.as_str());
+        s.set_aside.retain(|(e, _)| &e.instance_id != id);
         Ok(s.instances.len() != before)
     }
 }
@@ -266,6 +296,9 @@ impl IntegrationRepository for InMemoryRepository {
 
 impl Repository for InMemoryRepository {
     fn ping(&self) -> Result<(), RepoError> {
+        if self.appends_fail.load(Ordering::SeqCst) || self.lookups_fail.load(Ordering::SeqCst) {
+            return Err(RepoError::Unavailable("database switched off".into()));
+        }
         Ok(())
     }
 }
@@ -306,6 +339,15 @@ impl EventLog for InMemoryRepository {
             return Err(RepoError::Unavailable("appends switched off".into()));
         }
         let mut s = self.state();
+        if let Some(marker) = &s.refused {
+            if events.iter().any(|e| {
+                e.event_id.contains(marker.as_str()) || e.payload.contains(marker.as_str())
+            }) {
+                return Err(RepoError::Unavailable(format!(
+                    "the database refused a value holding '{marker}'"
+                )));
+            }
+        }
         let mut seqs = Vec::with_capacity(events.len());
         for e in events {
             let Some((last, _, true)) = s.streams.get_mut(e.instance_id.as_str()) else {
@@ -386,6 +428,22 @@ impl EventLog for InMemoryRepository {
         });
         s.commands.retain(|_, (_, at)| *at >= any_before);
         Ok(u64::try_from(before - s.events.len()).unwrap_or(u64::MAX))
+    }
+
+    fn set_aside(&self, event: &NewEvent, reason: &str, _now: Timestamp) -> Result<(), RepoError> {
+        if self.appends_fail.load(Ordering::SeqCst) {
+            return Err(RepoError::Unavailable("appends switched off".into()));
+        }
+        let mut s = self.state();
+        if !s.instances.iter().any(|(i, _)| i.id == event.instance_id) {
+            return Err(RepoError::MissingParent);
+        }
+        s.set_aside.push((event.clone(), reason.to_owned()));
+        Ok(())
+    }
+
+    fn set_aside_count(&self) -> Result<u64, RepoError> {
+        Ok(u64::try_from(self.state().set_aside.len()).unwrap_or(u64::MAX))
     }
 
     fn command_result(

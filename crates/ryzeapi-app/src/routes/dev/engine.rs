@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use ryzeapi_adapters::engine_memory::IncomingText;
 use ryzeapi_adapters::MemoryEngine;
+use ryzeapi_ports::DeliverError;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -13,6 +14,14 @@ use crate::body::read_json;
 use crate::error::ApiError;
 use crate::routes::instance::NOT_FOUND;
 use crate::state::{blocking, AppState};
+
+/// An event the server did not take: 503 when its intake is full.
+fn not_taken(e: DeliverError) -> ApiError {
+    match e {
+        DeliverError::Full => ApiError::EventsBusy,
+        DeliverError::Stopped => ApiError::internal(anyhow::anyhow!("the event pump has stopped")),
+    }
+}
 
 /// The in-process engine; these routes exist only when it is exposed.
 fn dev_engine(state: &AppState) -> Result<Arc<MemoryEngine>, ApiError> {
@@ -77,11 +86,11 @@ pub async fn state(
     };
     blocking(move || {
         if connect {
-            engine.connect(&instance.name);
+            engine.connect(&instance.name)
         } else {
-            engine.disconnect(&instance.name);
+            engine.disconnect(&instance.name)
         }
-        Ok(())
+        .map_err(not_taken)
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({"success": true})))
@@ -100,9 +109,11 @@ pub async fn messages(
     let instance = request_instance(&req, &state, &path, NOT_FOUND).await?;
     let body: Messages = read_json(payload, state.max_body_bytes).await?;
     let engine = dev_engine(&state)?;
+    // Each message is taken by the pump before the next; the answer lists
+    // them all, or fails at the first that was not taken (those before it
+    // were).
     let ids = blocking(move || {
-        Ok(body
-            .messages
+        body.messages
             .into_iter()
             .map(|m| {
                 engine.inject_text(
@@ -123,7 +134,8 @@ pub async fn messages(
                     },
                 )
             })
-            .collect::<Vec<_>>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(not_taken)
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({"success": true, "data": {"messageIds": ids}})))
@@ -143,8 +155,9 @@ pub async fn receipt(
     let body: Receipt = read_json(payload, state.max_body_bytes).await?;
     let engine = dev_engine(&state)?;
     blocking(move || {
-        engine.inject_receipt(&instance.name, &body.message_id, &body.status, &body.chat);
-        Ok(())
+        engine
+            .inject_receipt(&instance.name, &body.message_id, &body.status, &body.chat)
+            .map_err(not_taken)
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({"success": true})))

@@ -114,6 +114,7 @@ pub async fn send(
             EngineError::NotConnected => ApiError::BadRequest(NOT_CONNECTED.into()),
             EngineError::Invalid(reason) => ApiError::invalid_body(reason),
             EngineError::Failed(reason) => ApiError::internal(anyhow::anyhow!(reason)),
+            EngineError::Busy(_) => ApiError::EventsBusy,
         })
     })
     .await?;

@@ -1,3 +1,0 @@
-DROP TABLE chatwoot_integrations;
-DROP TABLE instances;
-DROP TABLE accounts;
