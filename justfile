@@ -42,3 +42,7 @@ bench:
 # The durable event log alone, by batch and payload size.
 bench-log:
     cargo bench -p ryzeapi-adapters --bench event_log
+
+# A bounded fuzzing run of every target under fuzz/ (FUZZ_SECONDS each, default 20).
+fuzz:
+    bash scripts/fuzz.sh
