@@ -66,6 +66,18 @@ impl Throttle {
     }
 }
 
+/// Whether a line comes from the HTTP client's wire dumps: at TRACE, ureq
+/// and ureq-proto write the raw bytes of requests and answers, headers
+/// included (the bridge's service token, a Chatwoot token in an activate
+/// body), cut into pieces no redaction could recognise. Those lines are never
+/// written, whatever `RUST_LOG` says.
+pub fn is_wire_dump(metadata: &Metadata<'_>) -> bool {
+    metadata.level() == Level::Trace
+        && (metadata.target() == "ureq"
+            || metadata.target().starts_with("ureq::")
+            || metadata.target().starts_with("ureq_proto"))
+}
+
 /// Whether `record` is one of actix-http's lines that a client causes.
 pub fn is_client_caused(record: &Record<'_>) -> bool {
     if record.target() != DISPATCHER_TARGET || record.level() != Level::Error {
@@ -121,11 +133,15 @@ impl<L: Log> ClientErrors<L> {
 
 impl<L: Log> Log for ClientErrors<L> {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        (metadata.target() == DISPATCHER_TARGET && metadata.level() == Level::Error)
-            || self.inner.enabled(metadata)
+        !is_wire_dump(metadata)
+            && ((metadata.target() == DISPATCHER_TARGET && metadata.level() == Level::Error)
+                || self.inner.enabled(metadata))
     }
 
     fn log(&self, record: &Record<'_>) {
+        if is_wire_dump(record.metadata()) {
+            return;
+        }
         if is_client_caused(record) {
             self.relevel(record, Instant::now());
         } else {
@@ -194,6 +210,34 @@ mod tests {
                 .args(format_args!("{text}"))
                 .build(),
         );
+    }
+
+    #[test]
+    fn the_http_clients_wire_dumps_are_never_written() {
+        let logger = ClientErrors::new(Lines::default());
+        emit(
+            &logger,
+            Level::Trace,
+            "ureq_proto::client",
+            "api_access_token: sk_",
+        );
+        emit(
+            &logger,
+            Level::Trace,
+            "ureq::unversioned::transport",
+            "live_abc",
+        );
+        emit(&logger, Level::Debug, "ureq::pool", "connection reused");
+        emit(&logger, Level::Trace, "ryzeapi_app::events", "kept");
+        let lines = logger.inner.0.lock().unwrap().clone();
+        let texts: Vec<&str> = lines.iter().map(|l| l.2.as_str()).collect();
+        assert_eq!(texts, ["connection reused", "kept"]);
+        assert!(!logger.enabled(
+            &Metadata::builder()
+                .level(Level::Trace)
+                .target("ureq_proto::client")
+                .build()
+        ));
     }
 
     #[test]
