@@ -103,8 +103,16 @@ pub struct Settings {
     pub bridge_window: u64,
     /// Largest frame accepted from the bridge, bytes.
     pub bridge_max_frame_bytes: usize,
-    /// Frames queued per public socket client before it is dropped as too slow.
-    pub public_ws_queue: usize,
+    /// Bytes of frames that may wait for one public socket client before it
+    /// is dropped as too slow.
+    pub public_ws_queue_bytes: usize,
+    /// How long the oldest frame waiting for a public socket client may have
+    /// waited before the client is dropped as too slow, seconds.
+    pub public_ws_max_lag_secs: u64,
+    /// `PUBLIC_WS_QUEUE`, a frame count that no longer has an effect (a
+    /// client is judged by [`Settings::public_ws_queue_bytes`] and
+    /// [`Settings::public_ws_max_lag_secs`]); read only to warn at startup.
+    pub public_ws_queue: Option<u64>,
     /// Kernel send buffer of every accepted connection, bytes (0: the
     /// operating system's own, growing to several MiB).
     pub tcp_send_buffer_bytes: usize,
@@ -152,7 +160,9 @@ impl Default for Settings {
             ws_send_timeout_secs: 10,
             bridge_window: 1024,
             bridge_max_frame_bytes: 1024 * 1024,
-            public_ws_queue: 256,
+            public_ws_queue_bytes: 16 * 1024 * 1024,
+            public_ws_max_lag_secs: 30,
+            public_ws_queue: None,
             tcp_send_buffer_bytes: 128 * 1024,
             body_read_timeout_secs: 10,
             max_connections_per_ip: 64,
@@ -258,8 +268,12 @@ impl Settings {
             "BRIDGE_MAX_FRAME_BYTES must be between 4096 and 67108864"
         );
         anyhow::ensure!(
-            (1..=100_000).contains(&self.public_ws_queue),
-            "PUBLIC_WS_QUEUE must be between 1 and 100000"
+            (64 * 1024..=1024 * 1024 * 1024).contains(&self.public_ws_queue_bytes),
+            "PUBLIC_WS_QUEUE_BYTES must be between 65536 and 1073741824"
+        );
+        anyhow::ensure!(
+            (1..=3600).contains(&self.public_ws_max_lag_secs),
+            "PUBLIC_WS_MAX_LAG_SECS must be between 1 and 3600"
         );
         anyhow::ensure!(
             self.tcp_send_buffer_bytes == 0
@@ -352,6 +366,9 @@ mod tests {
             ("BODY_READ_TIMEOUT_SECS", "15"),
             ("MAX_CONNECTIONS_PER_IP", "8"),
             ("TRUSTED_PROXIES", "10.0.0.1,192.168.0.0/16"),
+            ("PUBLIC_WS_QUEUE_BYTES", "4194304"),
+            ("PUBLIC_WS_MAX_LAG_SECS", "5"),
+            ("PUBLIC_WS_QUEUE", "256"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -369,6 +386,13 @@ mod tests {
         assert_eq!(s.encryption_key_id, 3);
         assert_eq!(s.body_read_timeout_secs, 15);
         assert_eq!(s.max_connections_per_ip, 8);
+        assert_eq!(s.public_ws_queue_bytes, 4 * 1024 * 1024);
+        assert_eq!(s.public_ws_max_lag_secs, 5);
+        assert_eq!(
+            s.public_ws_queue,
+            Some(256),
+            "read, to warn that it has no effect"
+        );
         assert!(s
             .trusted_proxies()
             .unwrap()
@@ -466,10 +490,17 @@ mod tests {
             ),
             (
                 Settings {
-                    public_ws_queue: 0,
+                    public_ws_queue_bytes: 1024,
                     ..Settings::default()
                 },
-                "PUBLIC_WS_QUEUE",
+                "PUBLIC_WS_QUEUE_BYTES",
+            ),
+            (
+                Settings {
+                    public_ws_max_lag_secs: 0,
+                    ..Settings::default()
+                },
+                "PUBLIC_WS_MAX_LAG_SECS",
             ),
             (
                 Settings {

@@ -20,6 +20,7 @@ use ryzeapi_ports::{Clock, EventLog, Repository, TokenService, WhatsAppEngine};
 
 use crate::access_log;
 use crate::accounts::ensure_account;
+use crate::events::public_hub::QueueLimits;
 use crate::events::pump::Pump;
 use crate::events::{BridgeHub, HubStats, Hubs, PublicHub, SocketLimits};
 use crate::limits::{self, BodyLimits, ConnectionLimiter};
@@ -244,7 +245,13 @@ impl Application {
 
         let stats = Arc::new(HubStats::default());
         let hubs = Hubs {
-            public: PublicHub::new(stats.clone(), settings.public_ws_queue),
+            public: PublicHub::new(
+                stats.clone(),
+                QueueLimits {
+                    max_bytes: settings.public_ws_queue_bytes,
+                    max_lag: Duration::from_secs(settings.public_ws_max_lag_secs),
+                },
+            ),
             bridge: BridgeHub::new(stats.clone(), BRIDGE_TAIL),
             stats: stats.clone(),
             deletions: Arc::default(),
@@ -282,6 +289,9 @@ impl Application {
             Duration::from_secs(settings.event_retention_acked_secs),
             Duration::from_secs(settings.event_retention_max_hours.saturating_mul(3600)),
         );
+        if settings.public_ws_queue.is_some() {
+            log::warn!("PUBLIC_WS_QUEUE has no effect any more: a public socket client is dropped when it is more than PUBLIC_WS_MAX_LAG_SECS behind or PUBLIC_WS_QUEUE_BYTES wait for it");
+        }
         if settings.dev_engine_routes {
             log::warn!("DEV_ENGINE_ROUTES is on: /dev/engine/* can inject WhatsApp events (development only)");
         }

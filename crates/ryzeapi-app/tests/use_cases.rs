@@ -8,6 +8,7 @@ use std::time::Duration;
 use ryzeapi_adapters::{AesGcmCipher, MemoryEngine, RingTokens};
 use ryzeapi_app::chatwoot::{activate, deactivate, live_view, SetBody};
 use ryzeapi_app::error::ApiError;
+use ryzeapi_app::events::public_hub::QueueLimits;
 use ryzeapi_app::events::{BridgeHub, HubStats, Hubs, PublicHub, SocketLimits};
 use ryzeapi_app::rate_limit::RateLimiter;
 use ryzeapi_app::state::{AppState, Module};
@@ -76,7 +77,7 @@ fn world() -> World {
         engine: Arc::new(MemoryEngine::new(clock.clone())),
         dev_engine: None,
         hubs: Hubs {
-            public: PublicHub::new(stats.clone(), 8),
+            public: PublicHub::new(stats.clone(), QueueLimits::default()),
             bridge: BridgeHub::new(stats.clone(), 16),
             stats,
             deletions: Arc::default(),

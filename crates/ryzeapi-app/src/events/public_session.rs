@@ -1,5 +1,6 @@
 //! One `/ws/:instance` client: writes the frames its queue receives, pings,
-//! and leaves when the hub drops it, when it goes silent, when it sends a
+//! and leaves when the hub drops it (also in the middle of a write: a client
+//! too far behind is closed at once), when it goes silent, when it sends a
 //! frame, or a message assembled from fragments, over 16 KiB, or when a write
 //! takes longer than the send timeout (a client that stopped reading).
 
@@ -16,6 +17,9 @@ use super::SocketLimits;
 /// client may send.
 const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
 
+/// The close reason of a client the hub dropped for falling too far behind.
+const NOT_READ_IN_TIME: &str = "client too slow: events were not read in time";
+
 fn reason(code: u16, text: &'static str) -> Option<CloseReason> {
     Some(CloseReason {
         code: CloseCode::from(code),
@@ -29,7 +33,7 @@ pub async fn run(
     stream: MessageStream,
     hub: PublicHub,
     instance_id: String,
-    mut sub: Subscription,
+    sub: Subscription,
     limits: SocketLimits,
     stats: Arc<HubStats>,
 ) {
@@ -43,19 +47,25 @@ pub async fn run(
     let mut last_seen = Instant::now();
     let close = loop {
         tokio::select! {
-            frame = sub.frames.recv() => match frame {
-                Some(frame) => {
-                    match tokio::time::timeout(limits.send_timeout, session.text(frame)).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(_)) => break None,
-                        Err(_) => {
-                            HubStats::incr(&stats.public_dropped_slow);
-                            break reason(1013, "client too slow: a write timed out");
-                        }
+            frame = sub.next() => match frame {
+                Ok(frame) => {
+                    let write = tokio::time::timeout(limits.send_timeout, session.text(frame));
+                    tokio::select! {
+                        written = write => match written {
+                            Ok(Ok(())) => {}
+                            Ok(Err(_)) => break None,
+                            Err(_) => {
+                                HubStats::incr(&stats.public_dropped_slow);
+                                break reason(1013, "client too slow: a write timed out");
+                            }
+                        },
+                        // The hub gave up on the client while a write waits
+                        // for it: no need to wait for the write's time limit.
+                        () = sub.dropped_slow() => break reason(1013, NOT_READ_IN_TIME),
                     }
                 }
-                None => break match sub.reason() {
-                    DropReason::Slow => reason(1013, "client too slow: events were not read in time"),
+                Err(dropped) => break match dropped {
+                    DropReason::Slow => reason(1013, NOT_READ_IN_TIME),
                     DropReason::Disabled => reason(1000, "WebSocket disabled for this instance"),
                     DropReason::Deleted => reason(1000, "instance deleted"),
                     DropReason::None => reason(1001, "server going away"),

@@ -233,7 +233,7 @@ fn disabling_the_socket_closes_its_clients() {
 #[test]
 fn a_stalled_client_is_dropped_and_the_bridge_gets_everything_in_order() {
     let app = spawn_app_with(Options {
-        public_queue: 64,
+        public_queue_bytes: 256 * 1024,
         ..Options::default()
     });
     let t = app.account_token.clone();
@@ -316,4 +316,53 @@ fn a_stalled_client_is_noticed_after_a_bounded_amount_of_data() {
         |stats| stats["publicDroppedSlow"].as_u64().unwrap() >= 1,
     );
     drop(stalled);
+}
+
+/// A burst far larger than one batch of the log (4,096 events on Postgres)
+/// reaches a client that keeps reading, whole and in order: a client is
+/// judged by how long it has been behind, not by the size of a burst. A
+/// reconnecting phone delivering its backlog produces such bursts.
+fn a_reading_client_gets_a_whole_burst(sqlite: bool) {
+    let app = spawn_app_with(Options {
+        sqlite,
+        ..Options::default()
+    });
+    let t = app.account_token.clone();
+    app.instance_with_integration("a");
+    app.post_json(
+        "/api/events/websocket/a",
+        Some(&t),
+        &json!({"enabled": true}),
+    );
+    let mut client = app.public_socket("a", &t);
+    std::thread::sleep(Duration::from_millis(200));
+
+    const N: usize = 10_000;
+    let reader = std::thread::spawn(move || {
+        let mut ids = Vec::with_capacity(N);
+        while ids.len() < N {
+            match client.recv_json(Duration::from_secs(30)) {
+                Ok(frame) => ids.push(frame["data"]["id"].as_str().unwrap().to_owned()),
+                Err(ended) => panic!("closed after {} events: {ended:?}", ids.len()),
+            }
+        }
+        (ids, client)
+    });
+    let injected = app.inject("a", N, "burst-");
+    let (ids, client) = reader.join().unwrap();
+    assert_eq!(ids, injected, "every event, in order");
+    let stats = app.event_stats();
+    assert_eq!(stats["publicDroppedSlow"], 0, "{stats}");
+    assert_eq!(stats["publicConnections"], 1, "still connected: {stats}");
+    drop(client);
+}
+
+#[test]
+fn a_reading_client_gets_a_whole_burst_on_postgres() {
+    a_reading_client_gets_a_whole_burst(false);
+}
+
+#[test]
+fn a_reading_client_gets_a_whole_burst_on_sqlite() {
+    a_reading_client_gets_a_whole_burst(true);
 }
