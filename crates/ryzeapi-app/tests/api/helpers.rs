@@ -1,6 +1,10 @@
 //! The black-box harness: `spawn_app()` runs the real server on a random
-//! port with a fresh Postgres database and a fake bridge that is a real HTTP
-//! server; a capturing logger records every log line.
+//! port with a fresh database and a fake bridge that is a real HTTP server;
+//! a capturing logger records every log line.
+//!
+//! The database is Postgres, or a SQLite file when `TEST_BACKEND=sqlite`
+//! (the whole suite runs on both: see `scripts/test.sh`); a test can choose
+//! one with `Options.sqlite`.
 
 use std::collections::VecDeque;
 use std::net::TcpListener;
@@ -212,9 +216,22 @@ impl FakeBridge {
 
 // ---------------------------------------------------------------- the app
 
+/// Whether tests run on SQLite unless they say otherwise: `TEST_BACKEND`
+/// is `sqlite`, or `postgres` (the default when it is unset).
+pub fn sqlite_by_default() -> bool {
+    static SQLITE: OnceLock<bool> = OnceLock::new();
+    *SQLITE.get_or_init(|| match std::env::var("TEST_BACKEND") {
+        Err(_) => false,
+        Ok(v) if v.is_empty() || v == "postgres" => false,
+        Ok(v) if v == "sqlite" => true,
+        Ok(v) => panic!("TEST_BACKEND must be 'postgres' or 'sqlite', not '{v}'"),
+    })
+}
+
 /// How to start the app.
 pub struct Options {
-    /// The embedded default (a SQLite file) instead of Postgres.
+    /// The embedded default (a SQLite file) instead of Postgres; by default
+    /// as `TEST_BACKEND` says ([`sqlite_by_default`]).
     pub sqlite: bool,
     pub module_on: bool,
     /// When set, `BRIDGE_URL` points here instead of at the fake bridge.
@@ -242,7 +259,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            sqlite: false,
+            sqlite: sqlite_by_default(),
             module_on: true,
             bridge_url_override: None,
             rate_limit: 10_000,
