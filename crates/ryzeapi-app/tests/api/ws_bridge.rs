@@ -556,3 +556,111 @@ fn a_new_integration_continues_the_numbering_of_the_old_one() {
         "new 0"
     );
 }
+
+/// The first frame is read like any other frame before its place is
+/// judged: a malformed first frame is closed with its own code and reason,
+/// and only a well-formed frame other than `resume` gets `the first frame
+/// must be resume`. Nothing a frame before `resume` asks for is done.
+#[test]
+fn a_malformed_first_frame_is_refused_as_malformed_not_as_out_of_place() {
+    let app = spawn_app();
+    let t = app.account_token.clone();
+    app.instance_with_integration("a");
+    app.engine_state("a", "connect");
+    let command = json!({"type": "command", "correlation_id": "c1", "idempotency_key": "k1",
+        "command": "send_text", "args": {"to": "5511999990000@s.whatsapp.net", "text": "too early"}});
+    let status = json!({"type": "status", "status": "error", "last_error": "too early"});
+    for (frame, code, reason) in [
+        ("{not json".to_owned(), 1007, "frame is not valid JSON"),
+        (r#"{"after":0}"#.to_owned(), 1008, "frame has no \"type\""),
+        (
+            r#"{"type":"ack"}"#.to_owned(),
+            1008,
+            "bad ack frame: missing field `seq`",
+        ),
+        (
+            r#"{"type":"dance"}"#.to_owned(),
+            1008,
+            "unknown frame type 'dance'",
+        ),
+        (
+            r#"{"type":"resume"}"#.to_owned(),
+            1008,
+            "bad resume frame: missing field `after`",
+        ),
+        (
+            r#"{"type":"ack","seq":0}"#.to_owned(),
+            1008,
+            "the first frame must be resume",
+        ),
+        (command.to_string(), 1008, "the first frame must be resume"),
+        (status.to_string(), 1008, "the first frame must be resume"),
+    ] {
+        let (mut ws, _) = app.bridge_socket("a");
+        ws.send_raw(tungstenite::Message::Text(frame.clone().into()));
+        assert_eq!(
+            ws.until_end(WAIT),
+            Ended::Closed(code, reason.into()),
+            "{frame}"
+        );
+    }
+    assert_eq!(
+        app.get("/dev/engine/a/sent", Some(&t)).body["data"],
+        json!([]),
+        "a command before resume is not run"
+    );
+    let listed = app.get("/api/chatwoot/list/a", Some(&t));
+    assert_eq!(
+        listed.body["status"], "active",
+        "a status before resume is not applied: {}",
+        listed.text
+    );
+}
+
+/// Acknowledgements are stored every 250 ms and when a connection ends, so
+/// the `hello` of a connection that replaces another may carry an older
+/// `acked_seq` than the replaced connection's last `ack`. A bridge that
+/// resumes from it gets those events again and drops them by id; a bridge
+/// that resumes from its own cursor gets nothing twice.
+#[test]
+fn a_replacing_connection_may_see_an_older_ack_and_dedupe_by_id_covers_it() {
+    let app = spawn_app();
+    app.instance_with_integration("a");
+    let mut ids = app.inject("a", 50, "m");
+    app.wait_logged("a", 50);
+    let (mut first, _) = app.bridge_socket("a");
+    first.send_json(&json!({"type": "resume", "after": 0}));
+    let mut seen: Vec<String> = events(&mut first, 50)
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect();
+    first.send_json(&json!({"type": "ack", "seq": 50}));
+    // At once, as a restarted bridge process would.
+    let (mut second, hello) = app.bridge_socket("a");
+    let acked = hello["acked_seq"].as_u64().unwrap();
+    assert!(acked <= 50, "{hello}");
+    assert_eq!(
+        first.until_end(WAIT),
+        Ended::Closed(4001, "replaced by a newer connection".into())
+    );
+
+    // Without a cursor of its own: from `hello.acked_seq`, then by id.
+    second.send_json(&json!({"type": "resume", "after": acked}));
+    ids.extend(app.inject("a", 10, "n"));
+    let got = events(&mut second, usize::try_from(60 - acked).unwrap());
+    assert_eq!(seqs(&got), (acked + 1..=60).collect::<Vec<u64>>());
+    seen.extend(got.iter().map(|f| f["id"].as_str().unwrap().to_owned()));
+    let mut deduped: Vec<String> = Vec::new();
+    for id in seen {
+        if !deduped.contains(&id) {
+            deduped.push(id);
+        }
+    }
+    assert_eq!(deduped, ids, "exactly once and in order after dedupe by id");
+
+    // With its own cursor (60, processed but not acknowledged): nothing twice.
+    let (mut third, _) = app.bridge_socket("a");
+    third.send_json(&json!({"type": "resume", "after": 60}));
+    app.inject("a", 1, "o");
+    assert_eq!(seqs(&events(&mut third, 1)), vec![61]);
+}
