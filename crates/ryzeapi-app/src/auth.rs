@@ -1,6 +1,7 @@
 //! Who is calling: token extraction (header `token`, `Authorization: Bearer`,
-//! `?token=`), resolution to an account or an instance, rate limiting, and
-//! the ownership policy for `:instance` routes.
+//! `?token=`) and rate limiting here; the resolution to an account or an
+//! instance and the ownership policy for `:instance` routes are the use
+//! cases of `ryzeapi_core::access`.
 //!
 //! Policy: a TokenAccount asking for an instance it does not own gets the
 //! route's 404 (it cannot learn whether the name exists elsewhere); a
@@ -8,33 +9,14 @@
 //! `Instance token does not match this instance`.
 
 use actix_web::{HttpMessage as _, HttpRequest};
-use ryzeapi_domain::{Account, Instance, InstanceName};
+use ryzeapi_core::access;
+use ryzeapi_domain::Instance;
 
-use crate::error::{ApiError, ACCOUNT_TOKEN_REQUIRED, TOKEN_INSTANCE_MISMATCH};
+use crate::error::ApiError;
 use crate::rate_limit::RateInfo;
 use crate::state::{blocking, AppState};
 
-/// An authenticated caller.
-#[derive(Debug, Clone)]
-pub enum Caller {
-    /// A TokenAccount.
-    Account(Account),
-    /// A TokenInstance.
-    Instance(Instance),
-}
-
-impl Caller {
-    /// The account, or 403 for a TokenInstance.
-    ///
-    /// # Errors
-    /// [`ApiError::Forbidden`].
-    pub fn account(&self) -> Result<&Account, ApiError> {
-        match self {
-            Self::Account(a) => Ok(a),
-            Self::Instance(_) => Err(ApiError::Forbidden(ACCOUNT_TOKEN_REQUIRED)),
-        }
-    }
-}
+pub use ryzeapi_core::instances::Caller;
 
 /// The token of a request: header `token`, then `Authorization: Bearer`, then `?token=`.
 pub fn token_of(req: &HttpRequest) -> Option<String> {
@@ -108,22 +90,9 @@ pub async fn authenticate(
     limit: u32,
 ) -> Result<Caller, ApiError> {
     let token = token_of(req).ok_or(ApiError::MissingToken)?;
-    let digest = state.tokens.digest(&token);
-    let repo = state.repo.clone();
-    let lookup = digest.clone();
-    let caller = blocking(move || {
-        if let Some(account) = repo.account_by_token(&lookup).map_err(ApiError::internal)? {
-            return Ok(Caller::Account(account));
-        }
-        match repo
-            .instance_by_token(&lookup)
-            .map_err(ApiError::internal)?
-        {
-            Some(instance) => Ok(Caller::Instance(instance)),
-            None => Err(ApiError::InvalidToken),
-        }
-    })
-    .await?;
+    let digest = state.ports.tokens.digest(&token);
+    let ports = state.ports.clone();
+    let caller = blocking(move || Ok(access::identify(&ports, &token)?)).await?;
     match state
         .rate
         .check(&format!("{bucket}:{}", digest.as_hex()), limit)
@@ -155,43 +124,19 @@ pub async fn request_instance(
     instance_for(state, &caller, name, not_found).await
 }
 
-/// The instance `name` as seen by `caller`, with the route's 404 wording.
+/// The instance `name` as seen by `caller`, with the route's 404 wording
+/// (use case: `ryzeapi_core::access::instance_for`).
 ///
 /// # Errors
-/// 400 for an impossible name (as not found), 403/404 per the policy, 500 storage.
+/// 403/404 per the policy, 500 storage.
 pub async fn instance_for(
     state: &AppState,
     caller: &Caller,
     name: &str,
     not_found: &'static str,
 ) -> Result<Instance, ApiError> {
-    let Ok(name) = InstanceName::parse(name) else {
-        // No instance can have that name; say so the way the route says it.
-        return match caller {
-            Caller::Account(_) => Err(ApiError::NotFound(not_found)),
-            Caller::Instance(_) => Err(ApiError::Forbidden(TOKEN_INSTANCE_MISMATCH)),
-        };
-    };
-    match caller {
-        Caller::Instance(instance) => {
-            if instance.name == name {
-                Ok(instance.clone())
-            } else {
-                Err(ApiError::Forbidden(TOKEN_INSTANCE_MISMATCH))
-            }
-        }
-        Caller::Account(account) => {
-            let repo = state.repo.clone();
-            let account_id = account.id.clone();
-            blocking(
-                move || match repo.instance_by_name(&name).map_err(ApiError::internal)? {
-                    Some(i) if i.account_id == account_id => Ok(i),
-                    _ => Err(ApiError::NotFound(not_found)),
-                },
-            )
-            .await
-        }
-    }
+    let (ports, caller, name) = (state.ports.clone(), caller.clone(), name.to_owned());
+    blocking(move || Ok(access::instance_for(&ports, &caller, &name, not_found)?)).await
 }
 
 #[cfg(test)]

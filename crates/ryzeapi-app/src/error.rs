@@ -8,19 +8,23 @@
 //! (secrets redacted, then one line, then cut), whether it ends up in an
 //! answer, a log line, a stored field or a close frame.
 
-use std::fmt;
-use std::time::Duration;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use ryzeapi_adapters::bridge_http::UNEXPECTED_ANSWER;
-use ryzeapi_domain::text::{quote, Limit};
-use ryzeapi_domain::{ChatwootAccountId, ChatwootBaseUrl};
-use ryzeapi_ports::{BridgeError, ChatwootFailure};
+use ryzeapi_core::access::AccessError;
+use ryzeapi_core::chatwoot::{BridgeFailure, BridgeFailureKind, ChatwootError};
+use ryzeapi_core::instances::InstanceError;
+use ryzeapi_core::messages::MessageError;
+use ryzeapi_core::websocket::WebsocketError;
+use ryzeapi_ports::DeliverError;
 use serde_json::json;
 
+pub use ryzeapi_core::chatwoot::{describe, ActivationContext};
+pub use ryzeapi_core::secrets::{
+    Secrets, CLOSE_REASON_BYTES, DETAIL_CHARS, EXCERPT_CHARS, WITHHELD,
+};
+
 /// The 503 message of the Chatwoot module while it is off.
-pub const MODULE_OFF: &str = "integration gateway not configured (set BRIDGE_URL and BRIDGE_TOKEN)";
+pub const MODULE_OFF: &str = ryzeapi_core::instances::MODULE_OFF;
 /// 401 without any token.
 pub const MISSING_TOKEN: &str = "Missing token in header, Authorization header, or query parameter";
 /// 401 with an unknown token.
@@ -76,14 +80,9 @@ pub enum ApiError {
     /// 503: the event intake stayed full for its bounded wait; retry shortly.
     #[error("{EVENTS_BUSY}")]
     EventsBusy,
-    /// A bridge failure, already classified (400/401/403/502/504).
-    #[error("{message}")]
-    Bridge {
-        /// The answer's status.
-        status: StatusCode,
-        /// The answer's message.
-        message: String,
-    },
+    /// A bridge failure, classified (400/401/403/502/504 by its kind).
+    #[error("{0}")]
+    Bridge(BridgeFailure),
     /// 500 with a message the route's contract fixes (e.g. `Failed to delete instance: …`).
     #[error("{0}")]
     InternalWithMessage(String),
@@ -117,7 +116,7 @@ impl ResponseError for ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::ModuleOff | Self::EventsBusy => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Bridge { status, .. } => *status,
+            Self::Bridge(failure) => bridge_status(failure.kind),
             Self::InternalWithMessage(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -131,183 +130,120 @@ impl ResponseError for ApiError {
     }
 }
 
-/// The most characters of a text from the bridge (an error's `detail` or
-/// `message`, a `last_error`, a transport failure) that a message, a log line
-/// or a stored field quotes.
-pub const DETAIL_CHARS: usize = 500;
-
-/// The most characters of the body of an unexpected answer (one that is not an
-/// error object) that a message quotes, after `unexpected answer: `.
-pub const EXCERPT_CHARS: usize = 200;
-
-/// The most bytes of a WebSocket close reason (the protocol allows 123).
-pub const CLOSE_REASON_BYTES: usize = 120;
-
-/// What replaces a text from the bridge when the secrets it must not reveal
-/// could not be read (the stored Chatwoot API token did not open).
-pub const WITHHELD: &str =
-    "[withheld: the stored Chatwoot API token could not be read to redact this text]";
-
-/// The secrets a text from the bridge must not reveal: the integration's
-/// Chatwoot API token and the service token, as given and as they read inside
-/// a JSON string.
-#[derive(Clone, Default)]
-pub struct Secrets {
-    /// `None` when they could not be read: then every text is withheld.
-    known: Option<Vec<String>>,
+/// The status of each kind of bridge failure (`docs/chatwoot-errors.md`).
+pub fn bridge_status(kind: BridgeFailureKind) -> StatusCode {
+    use BridgeFailureKind as K;
+    match kind {
+        K::ChatwootNotFound | K::ChatwootInvalid => StatusCode::BAD_REQUEST,
+        K::ChatwootUnauthorized => StatusCode::UNAUTHORIZED,
+        K::ChatwootForbidden => StatusCode::FORBIDDEN,
+        K::ChatwootTimeout | K::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
+        K::ChatwootUnreachable
+        | K::ChatwootOther
+        | K::GatewayUnreachable
+        | K::GatewayRejected
+        | K::GatewayNotFound
+        | K::GatewayError => StatusCode::BAD_GATEWAY,
+    }
 }
 
-impl fmt::Debug for Secrets {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.known {
-            Some(known) => write!(f, "Secrets({} forms)", known.len()),
-            None => f.write_str("Secrets(unreadable)"),
+impl From<ChatwootError> for ApiError {
+    fn from(e: ChatwootError) -> Self {
+        match e {
+            ChatwootError::Invalid(detail) => Self::invalid_body(detail),
+            ChatwootError::NoIntegration(wording) => Self::NotFound(wording),
+            ChatwootError::Bridge(failure) => Self::Bridge(failure),
+            other @ (ChatwootError::Storage(_)
+            | ChatwootError::Cipher(_)
+            | ChatwootError::State(_)) => Self::internal(other),
         }
     }
 }
 
-impl Secrets {
-    /// These secrets (empty ones are ignored).
-    pub fn new(secrets: &[&str]) -> Self {
-        let mut known = Vec::new();
-        for secret in secrets.iter().filter(|s| !s.is_empty()) {
-            known.push((*secret).to_owned());
-            let escaped = serde_json::to_string(secret).unwrap_or_default();
-            let escaped = escaped
-                .strip_prefix('"')
-                .and_then(|e| e.strip_suffix('"'))
-                .unwrap_or_default();
-            if !escaped.is_empty() && escaped != *secret {
-                known.push(escaped.to_owned());
+impl From<InstanceError> for ApiError {
+    fn from(e: InstanceError) -> Self {
+        match e {
+            InstanceError::Invalid(message) => Self::BadRequest(message),
+            InstanceError::AccountTokenRequired => Self::Forbidden(ACCOUNT_TOKEN_REQUIRED),
+            InstanceError::TokenMismatch => Self::Forbidden(TOKEN_INSTANCE_MISMATCH),
+            InstanceError::NotFound => Self::NotFound(crate::routes::instance::NOT_FOUND),
+            InstanceError::NameTaken => Self::Conflict("Instance name already in use"),
+            InstanceError::TokenTaken => Self::Conflict("Token already in use"),
+            InstanceError::QuotaExceeded => Self::Forbidden(QUOTA_EXCEEDED),
+            InstanceError::DeleteFailed(cause) => {
+                log::error!("deleting an instance: {cause}");
+                Self::InternalWithMessage(InstanceError::DeleteFailed(cause).to_string())
             }
-        }
-        Self { known: Some(known) }
-    }
-
-    /// Secrets that could not be read: every non-blank text is [`WITHHELD`].
-    pub fn unreadable() -> Self {
-        Self { known: None }
-    }
-
-    /// `text` safe to quote within `limit` (see [`quote`]); a blank text stays
-    /// empty.
-    pub fn quote(&self, text: &str, limit: Limit) -> String {
-        match &self.known {
-            Some(known) => {
-                let secrets: Vec<&str> = known.iter().map(String::as_str).collect();
-                quote(text, &secrets, limit)
-            }
-            None if text.chars().all(|c| c.is_whitespace() || c.is_control()) => String::new(),
-            None => quote(WITHHELD, &[], limit),
-        }
-    }
-
-    /// A bridge error's text: the body of an unexpected answer is cut to
-    /// [`EXCERPT_CHARS`] after its `unexpected answer: ` label, any other text
-    /// to [`DETAIL_CHARS`].
-    fn quote_detail(&self, text: &str) -> String {
-        match text.strip_prefix(UNEXPECTED_ANSWER) {
-            Some(body) => format!(
-                "{UNEXPECTED_ANSWER}{}",
-                self.quote(body, Limit::Chars(EXCERPT_CHARS))
-            ),
-            None => self.quote(text, Limit::Chars(DETAIL_CHARS)),
+            InstanceError::Storage(cause) => Self::internal(cause),
         }
     }
 }
 
-/// What the error messages of an activation refer to.
-#[derive(Debug, Clone)]
-pub struct ActivationContext<'a> {
-    /// The Chatwoot base URL the user gave.
-    pub base_url: &'a ChatwootBaseUrl,
-    /// The Chatwoot account id the user gave.
-    pub account_id: ChatwootAccountId,
+impl From<MessageError> for ApiError {
+    fn from(e: MessageError) -> Self {
+        match e {
+            MessageError::Invalid(detail) => Self::invalid_body(detail),
+            MessageError::NotConnected => Self::BadRequest(MessageError::NotConnected.to_string()),
+            MessageError::Busy(_) => Self::EventsBusy,
+            MessageError::Engine(reason) => Self::internal(anyhow::anyhow!(reason)),
+        }
+    }
 }
 
-fn secs(d: Duration) -> u64 {
-    d.as_secs().max(1)
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::InvalidToken => Self::InvalidToken,
+            AccessError::TokenMismatch => Self::Forbidden(TOKEN_INSTANCE_MISMATCH),
+            AccessError::NotFound(wording) => Self::NotFound(wording),
+            AccessError::Storage(cause) => Self::internal(cause),
+        }
+    }
 }
 
-/// Maps a bridge failure to the status and message of `docs/chatwoot-errors.md`.
-/// Every text of the bridge's in it is quoted with `secrets`.
-pub fn bridge_error(
-    err: &BridgeError,
-    ctx: Option<&ActivationContext<'_>>,
-    secrets: &Secrets,
-) -> ApiError {
-    let (status, message) = match err {
-        BridgeError::Chatwoot {
-            failure, detail, ..
-        } => {
-            let detail = secrets.quote_detail(detail);
-            let url = ctx.map_or_else(String::new, |c| c.base_url.to_string());
-            let account = ctx.map_or_else(String::new, |c| c.account_id.to_string());
-            match failure {
-                ChatwootFailure::NotFound => (
-                    StatusCode::BAD_REQUEST,
-                    format!("Chatwoot account or endpoint not found — verify chatwootBaseUrl ({url}) and chatwootAccountId ({account}). Detail: {detail}"),
-                ),
-                ChatwootFailure::Invalid => (
-                    StatusCode::BAD_REQUEST,
-                    format!("Chatwoot rejected the request as invalid — verify inboxName and the integration settings. Detail: {detail}"),
-                ),
-                ChatwootFailure::Unauthorized => (
-                    StatusCode::UNAUTHORIZED,
-                    format!("Chatwoot rejected the API token — verify chatwootApiToken. Detail: {detail}"),
-                ),
-                ChatwootFailure::Forbidden => (
-                    StatusCode::FORBIDDEN,
-                    format!("Chatwoot denied the request — verify the API token has admin scope on account {account}. Detail: {detail}"),
-                ),
-                ChatwootFailure::Unreachable => (
-                    StatusCode::BAD_GATEWAY,
-                    format!("Chatwoot host unreachable from the integration gateway — verify chatwootBaseUrl ({url}) is reachable from the bridge. Detail: {detail}"),
-                ),
-                ChatwootFailure::Timeout => (
-                    StatusCode::GATEWAY_TIMEOUT,
-                    format!("Chatwoot did not answer the integration gateway in time — verify chatwootBaseUrl ({url}) and retry. Detail: {detail}"),
-                ),
-                ChatwootFailure::Other => (
-                    StatusCode::BAD_GATEWAY,
-                    format!("Chatwoot failed while the integration gateway provisioned the inbox — retry later. Detail: {detail}"),
-                ),
-            }
+impl From<WebsocketError> for ApiError {
+    fn from(e: WebsocketError) -> Self {
+        match e {
+            WebsocketError::Invalid(detail) => Self::invalid_body(detail),
+            WebsocketError::NotFound => Self::NotFound(crate::routes::instance::NOT_FOUND),
+            WebsocketError::Storage(cause) => Self::internal(cause),
         }
-        BridgeError::Unreachable(cause) => (
-            StatusCode::BAD_GATEWAY,
-            format!("integration gateway unreachable — verify BRIDGE_URL and that the bridge is running. Detail: {}", secrets.quote_detail(cause)),
-        ),
-        BridgeError::Timeout(budget) => (
-            StatusCode::GATEWAY_TIMEOUT,
-            format!("integration gateway timed out after {}s — retry; if it persists, check the bridge", secs(*budget)),
-        ),
-        BridgeError::Rejected(code) => (
-            StatusCode::BAD_GATEWAY,
-            format!("integration gateway rejected the service token (HTTP {code}) — BRIDGE_TOKEN must be the same on the server and the bridge"),
-        ),
-        BridgeError::NotFound => (
-            StatusCode::BAD_GATEWAY,
-            "integration gateway error (HTTP 404) — Detail: the bridge does not know this integration".to_owned(),
-        ),
-        BridgeError::Upstream { status, message } => {
-            let message = secrets.quote_detail(message);
-            (
-                StatusCode::BAD_GATEWAY,
-                match status {
-                    Some(code) => format!("integration gateway error (HTTP {code}) — Detail: {message}"),
-                    None => format!("integration gateway error — Detail: {message}"),
-                },
-            )
+    }
+}
+
+impl From<ryzeapi_ports::RepoError> for ApiError {
+    fn from(e: ryzeapi_ports::RepoError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<DeliverError> for ApiError {
+    fn from(e: DeliverError) -> Self {
+        match e {
+            DeliverError::Full => Self::EventsBusy,
+            DeliverError::Stopped => Self::internal(anyhow::anyhow!("the event pump has stopped")),
         }
-    };
-    ApiError::Bridge { status, message }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use actix_web::body::MessageBody as _;
+    use ryzeapi_domain::text::Limit;
+    use ryzeapi_domain::{ChatwootAccountId, ChatwootBaseUrl};
+    use ryzeapi_ports::bridge::UNEXPECTED_ANSWER;
+    use ryzeapi_ports::{BridgeError, ChatwootFailure};
+
+    fn bridge_error(
+        err: &BridgeError,
+        ctx: Option<&ActivationContext<'_>>,
+        secrets: &Secrets,
+    ) -> ApiError {
+        ApiError::Bridge(describe(err, ctx, secrets))
+    }
 
     fn body_of(err: &ApiError) -> serde_json::Value {
         let bytes = err
@@ -333,10 +269,10 @@ mod tests {
             (ApiError::ModuleOff, 503),
             (ApiError::EventsBusy, 503),
             (
-                ApiError::Bridge {
-                    status: StatusCode::GATEWAY_TIMEOUT,
+                ApiError::Bridge(BridgeFailure {
+                    kind: BridgeFailureKind::GatewayTimeout,
                     message: "x".into(),
-                },
+                }),
                 504,
             ),
             (

@@ -16,6 +16,7 @@ use ryzeapi_adapters::MemoryEngine;
 use ryzeapi_adapters::{
     AesGcmCipher, Database, DatabaseKind, HttpBridgeClient, RingTokens, SystemClock,
 };
+use ryzeapi_core::{ChatwootModule, Ports, ServiceToken};
 use ryzeapi_ports::{Clock, EventLog, Repository, TokenService, WhatsAppEngine};
 
 use crate::access_log;
@@ -27,7 +28,7 @@ use crate::limits::{self, BodyLimits, ConnectionLimiter};
 use crate::rate_limit::{self, RateLimiter};
 use crate::routes;
 use crate::settings::Settings;
-use crate::state::{AppState, Module};
+use crate::state::{AppState, HubNotifier};
 
 /// Unacknowledged events per instance kept in memory (at most 16 MiB), so
 /// that a bridge a burst behind reads them from memory, not from the log.
@@ -200,21 +201,21 @@ impl Application {
                     .trim_end_matches('/')
                     .to_owned()
             };
-            Module {
+            ChatwootModule {
                 bridge: Arc::new(HttpBridgeClient::new(
                     settings.bridge_url.trim(),
                     settings.bridge_token.expose().trim(),
                     settings.bridge_timeouts(),
                 )),
-                bridge_token: settings.bridge_token.clone(),
-                ryzeapi_url,
+                service_token: ServiceToken::new(settings.bridge_token.expose().trim()),
+                server_url: ryzeapi_url,
             }
         });
         match &module {
             Some(m) => log::info!(
                 "chatwoot module enabled: bridge {}, the bridge reaches this server at {}",
                 settings.bridge_url.trim(),
-                m.ryzeapi_url
+                m.server_url
             ),
             None => log::info!(
                 "chatwoot module disabled (set BRIDGE_URL and BRIDGE_TOKEN to enable it)"
@@ -296,19 +297,23 @@ impl Application {
             log::warn!("DEV_ENGINE_ROUTES is on: /dev/engine/* can inject WhatsApp events (development only)");
         }
 
-        let state = AppState {
+        let ports = Ports {
             repo,
+            log: events,
             cipher: Arc::new(cipher),
             tokens,
             clock,
+            engine,
+            notify: Arc::new(HubNotifier(hubs.clone())),
+        };
+        let state = AppState {
+            ports,
             module,
             base_url,
             max_body_bytes: settings.max_body_bytes,
             rate: Arc::new(RateLimiter::new()),
             requests_per_minute: settings.rate_limit_per_minute,
             creations_per_minute: settings.rate_limit_create_per_minute,
-            events,
-            engine,
             dev_engine: settings.dev_engine_routes.then(|| memory_engine.clone()),
             hubs,
             socket: SocketLimits {

@@ -1,42 +1,24 @@
-//! What every handler shares: the ports, the module's switch, the limits.
+//! What every handler shares: the ports (one bundle, [`Ports`]), the
+//! module's switch, the socket hubs, the limits.
 
 use std::sync::Arc;
 
 use ryzeapi_adapters::MemoryEngine;
-use ryzeapi_ports::{
-    BridgeClient, Clock, EventLog, Repository, SecretCipher, TokenService, WhatsAppEngine,
-};
+use ryzeapi_core::{ChatwootModule, Notifier, Ports};
+use ryzeapi_domain::{Instance, InstanceId};
 
 use crate::error::ApiError;
 use crate::events::bridge_session::BridgeContext;
 use crate::events::{Hubs, SocketLimits};
 use crate::rate_limit::RateLimiter;
-use crate::settings::Secret;
-
-/// The Chatwoot module while it is on.
-#[derive(Clone)]
-pub struct Module {
-    /// The bridge client.
-    pub bridge: Arc<dyn BridgeClient>,
-    /// The service token the bridge presents on the internal socket.
-    pub bridge_token: Secret,
-    /// The URL the bridge uses to reach this server.
-    pub ryzeapi_url: String,
-}
 
 /// Shared application state (cheap to clone).
 #[derive(Clone)]
 pub struct AppState {
-    /// Storage.
-    pub repo: Arc<dyn Repository>,
-    /// Encryption at rest.
-    pub cipher: Arc<dyn SecretCipher>,
-    /// Tokens and ids.
-    pub tokens: Arc<dyn TokenService>,
-    /// Time.
-    pub clock: Arc<dyn Clock>,
+    /// Every port, in one bundle: what the use cases run on.
+    pub ports: Ports,
     /// The Chatwoot module, `None` while off.
-    pub module: Option<Module>,
+    pub module: Option<ChatwootModule>,
     /// Public base URL (event envelopes carry it).
     pub base_url: String,
     /// Body size limit.
@@ -47,10 +29,6 @@ pub struct AppState {
     pub requests_per_minute: u32,
     /// Instance creations per minute per account token (0: unlimited).
     pub creations_per_minute: u32,
-    /// The durable event log.
-    pub events: Arc<dyn EventLog>,
-    /// WhatsApp.
-    pub engine: Arc<dyn WhatsAppEngine>,
     /// The in-process engine, when its injection routes are enabled.
     pub dev_engine: Option<Arc<MemoryEngine>>,
     /// Both socket hubs.
@@ -64,27 +42,54 @@ impl AppState {
     ///
     /// # Errors
     /// [`ApiError::ModuleOff`].
-    pub fn module(&self) -> Result<&Module, ApiError> {
+    pub fn module(&self) -> Result<&ChatwootModule, ApiError> {
         self.module.as_ref().ok_or(ApiError::ModuleOff)
     }
 
     /// What a bridge connection works with.
     pub fn bridge_context(&self) -> BridgeContext {
         BridgeContext {
-            repo: self.repo.clone(),
-            cipher: self.cipher.clone(),
-            log: self.events.clone(),
-            engine: self.engine.clone(),
+            repo: self.ports.repo.clone(),
+            cipher: self.ports.cipher.clone(),
+            log: self.ports.log.clone(),
+            engine: self.ports.engine.clone(),
             hub: self.hubs.bridge.clone(),
             stats: self.hubs.stats.clone(),
             limits: self.socket,
-            clock: self.clock.clone(),
+            clock: self.ports.clock.clone(),
         }
     }
 
     /// The general per-token limit.
     pub fn rate_limit(&self) -> u32 {
         self.requests_per_minute
+    }
+}
+
+/// The sockets' side of what the use cases change: streams restarted or
+/// removed close the bridge's connection; a deleted instance closes its
+/// public clients and is forgotten by whoever remembers it by name.
+pub struct HubNotifier(pub Hubs);
+
+impl Notifier for HubNotifier {
+    fn stream_restarted(&self, instance: &InstanceId) {
+        self.0.bridge.reset(instance.as_str());
+    }
+
+    fn stream_removed(&self, instance: &InstanceId) {
+        self.0.bridge.remove(instance.as_str());
+    }
+
+    fn instance_deleted(&self, instance: &Instance) {
+        self.0.deletions.note();
+        self.0.bridge.remove(instance.id.as_str());
+        self.0.public.close_instance(instance.id.as_str());
+    }
+
+    fn websocket_changed(&self, instance: &Instance) {
+        self.0
+            .public
+            .reconfigure(instance.id.as_str(), &instance.websocket);
     }
 }
 

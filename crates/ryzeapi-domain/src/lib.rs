@@ -7,6 +7,7 @@
 //! tested with plain values, and every other crate speaks in these types.
 
 pub mod account;
+pub mod address;
 pub mod event;
 pub mod instance;
 pub mod integration;
@@ -15,6 +16,7 @@ pub mod time;
 pub mod values;
 
 pub use account::{Account, AccountId};
+pub use address::{AddressKind, WhatsAppAddress};
 pub use event::{EventData, EventId, EventName};
 pub use instance::{ConnectionState, Instance, InstanceId, InstanceName, WebsocketConfig};
 pub use integration::{

@@ -5,6 +5,11 @@ use std::time::Duration;
 use ryzeapi_domain::integration::RemoteState;
 use ryzeapi_domain::{ApiToken, ChatwootSettings};
 
+/// How [`BridgeError::Upstream`] starts the message of an answer that is not
+/// an error object: the label, then the body as it came (whoever quotes it
+/// redacts, then cuts it).
+pub const UNEXPECTED_ANSWER: &str = "unexpected answer: ";
+
 /// What an activation carries to the bridge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivateRequest {

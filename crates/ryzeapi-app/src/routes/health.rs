@@ -3,6 +3,7 @@
 //! otherwise.
 
 use actix_web::{web, HttpResponse};
+use ryzeapi_core::health;
 use serde_json::json;
 
 use crate::state::{blocking, AppState};
@@ -10,21 +11,15 @@ use crate::state::{blocking, AppState};
 /// Reports readiness, the database, the event flow and whether the Chatwoot
 /// module is on.
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let repo = state.repo.clone();
-    let log = state.events.clone();
-    let checked = blocking(move || {
-        repo.ping().map_err(crate::error::ApiError::internal)?;
-        log.set_aside_count()
-            .map_err(crate::error::ApiError::internal)
-    })
-    .await;
+    let ports = state.ports.clone();
+    let checked = blocking(move || Ok(health::storage(&ports)?)).await;
     let module = if state.module.is_some() {
         "enabled"
     } else {
         "disabled"
     };
     match checked {
-        Ok(set_aside) => {
+        Ok(health::StorageHealth { set_aside }) => {
             let mut reasons = Vec::new();
             if let Some(failure) = state.hubs.stats.failure() {
                 reasons.push(format!(

@@ -4,11 +4,10 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use ryzeapi_adapters::crypto::secrets_equal;
-use ryzeapi_domain::InstanceName;
+use ryzeapi_core::access;
 
 use crate::error::ApiError;
 use crate::events::bridge_session;
-use crate::routes::chatwoot::INSTANCE_NOT_FOUND;
 use crate::state::{blocking, AppState};
 
 fn bearer(req: &HttpRequest) -> Option<&str> {
@@ -29,24 +28,11 @@ pub async fn connect(
 ) -> Result<HttpResponse, actix_web::Error> {
     let module = state.module()?.clone();
     let token = bearer(&req).ok_or(ApiError::BridgeTokenRequired)?;
-    if !secrets_equal(token, module.bridge_token.expose().trim()) {
+    if !secrets_equal(token, module.service_token.expose()) {
         return Err(ApiError::InvalidToken.into());
     }
-    let name = InstanceName::parse(&path).map_err(|_| ApiError::NotFound(INSTANCE_NOT_FOUND))?;
-    let repo = state.repo.clone();
-    let instance = blocking(move || {
-        let instance = repo
-            .instance_by_name(&name)
-            .map_err(ApiError::internal)?
-            .ok_or(ApiError::NotFound(INSTANCE_NOT_FOUND))?;
-        repo.integration(&instance.id)
-            .map_err(ApiError::internal)?
-            .ok_or(ApiError::NotFound(
-                "no chatwoot integration for this instance",
-            ))?;
-        Ok(instance)
-    })
-    .await?;
+    let (ports, name) = (state.ports.clone(), path.into_inner());
+    let instance = blocking(move || Ok(access::bridge_instance(&ports, &name)?)).await?;
     let (response, session, stream) = crate::ws_handshake::upgrade(&req, body)?;
     let ctx = state.bridge_context();
     actix_web::rt::spawn(bridge_session::run(ctx, instance, session, stream));

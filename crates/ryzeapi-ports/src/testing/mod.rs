@@ -5,6 +5,8 @@
 pub mod contract;
 pub mod fakes;
 pub mod memory;
+pub mod more_fakes;
 
 pub use fakes::{FixedClock, ScriptedBridge};
 pub use memory::InMemoryRepository;
+pub use more_fakes::{CountingTokens, EngineCall, FakeCipher, RecordingEngine};

@@ -1,11 +1,12 @@
-//! `DELETE /api/chatwoot/delete/:instance`: tear down on the bridge, then locally.
+//! `DELETE /api/chatwoot/delete/:instance`: tear down on the bridge, then
+//! locally (use case: `ryzeapi_core::chatwoot::deactivate`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use ryzeapi_core::chatwoot::deactivate;
 use serde_json::json;
 
 use super::INSTANCE_NOT_FOUND;
 use crate::auth::request_instance;
-use crate::chatwoot::deactivate;
 use crate::error::ApiError;
 use crate::state::{blocking, AppState};
 
@@ -20,7 +21,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let module = state.module()?.clone();
     let instance = request_instance(&req, &state, &path, INSTANCE_NOT_FOUND).await?;
-    let shared = state.get_ref().clone();
-    blocking(move || deactivate(&shared, &module, &instance)).await?;
+    let ports = state.ports.clone();
+    blocking(move || Ok(deactivate(&ports, &module, &instance)?)).await?;
     Ok(HttpResponse::Ok().json(json!({"message": "chatwoot integration deactivated"})))
 }

@@ -1,10 +1,11 @@
-//! `GET /api/chatwoot/list/:instance`: the local row refreshed from the bridge.
+//! `GET /api/chatwoot/list/:instance`: the local row refreshed from the
+//! bridge (use case: `ryzeapi_core::chatwoot::live_view`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use ryzeapi_core::chatwoot::live_view;
 
 use super::INSTANCE_NOT_FOUND;
 use crate::auth::request_instance;
-use crate::chatwoot::live_view;
 use crate::error::ApiError;
 use crate::state::{blocking, AppState};
 use crate::views;
@@ -20,9 +21,9 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let module = state.module()?.clone();
     let instance = request_instance(&req, &state, &path, INSTANCE_NOT_FOUND).await?;
-    let shared = state.get_ref().clone();
+    let ports = state.ports.clone();
     let view_instance = instance.clone();
-    let view = blocking(move || live_view(&shared, &module, &instance)).await?;
+    let view = blocking(move || Ok(live_view(&ports, &module, &instance)?)).await?;
     let mut body = views::integration(&view_instance, &view.integration);
     body["live"] = view.live.into();
     body["stream"] = views::stream(

@@ -1,12 +1,13 @@
-//! `POST /api/chatwoot/set/:instance`: activate or repair the integration.
+//! `POST /api/chatwoot/set/:instance`: activate or repair the integration
+//! (use case: `ryzeapi_core::chatwoot::activate`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use ryzeapi_core::chatwoot::{activate, SetBody};
 use serde_json::json;
 
 use super::INSTANCE_NOT_FOUND;
 use crate::auth::request_instance;
 use crate::body::read_json;
-use crate::chatwoot::{activate, SetBody};
 use crate::error::ApiError;
 use crate::state::{blocking, AppState};
 
@@ -24,9 +25,9 @@ pub async fn set(
     let instance = request_instance(&req, &state, &path, INSTANCE_NOT_FOUND).await?;
     let body: SetBody = read_json(payload, state.max_body_bytes).await?;
     let input = body.validate(instance.name.as_str())?;
-    let shared = state.get_ref().clone();
+    let ports = state.ports.clone();
     let name = instance.name.to_string();
-    let integration = blocking(move || activate(&shared, &module, &instance, input)).await?;
+    let integration = blocking(move || Ok(activate(&ports, &module, &instance, input)?)).await?;
     Ok(HttpResponse::Created().json(json!({
         "instance": name,
         "status": integration.status().as_str(),

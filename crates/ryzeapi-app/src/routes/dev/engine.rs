@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use ryzeapi_adapters::engine_memory::IncomingText;
 use ryzeapi_adapters::MemoryEngine;
-use ryzeapi_ports::DeliverError;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -14,14 +13,6 @@ use crate::body::read_json;
 use crate::error::ApiError;
 use crate::routes::instance::NOT_FOUND;
 use crate::state::{blocking, AppState};
-
-/// An event the server did not take: 503 when its intake is full.
-fn not_taken(e: DeliverError) -> ApiError {
-    match e {
-        DeliverError::Full => ApiError::EventsBusy,
-        DeliverError::Stopped => ApiError::internal(anyhow::anyhow!("the event pump has stopped")),
-    }
-}
 
 /// The in-process engine; these routes exist only when it is exposed.
 fn dev_engine(state: &AppState) -> Result<Arc<MemoryEngine>, ApiError> {
@@ -89,8 +80,8 @@ pub async fn state(
             engine.connect(&instance.name)
         } else {
             engine.disconnect(&instance.name)
-        }
-        .map_err(not_taken)
+        }?;
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({"success": true})))
@@ -135,7 +126,7 @@ pub async fn messages(
                 )
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(not_taken)
+            .map_err(ApiError::from)
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({"success": true, "data": {"messageIds": ids}})))
@@ -155,9 +146,8 @@ pub async fn receipt(
     let body: Receipt = read_json(payload, state.max_body_bytes).await?;
     let engine = dev_engine(&state)?;
     blocking(move || {
-        engine
-            .inject_receipt(&instance.name, &body.message_id, &body.status, &body.chat)
-            .map_err(not_taken)
+        engine.inject_receipt(&instance.name, &body.message_id, &body.status, &body.chat)?;
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({"success": true})))

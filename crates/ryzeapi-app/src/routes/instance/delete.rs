@@ -1,13 +1,13 @@
 //! `DELETE /api/instance/delete/:instance` (TokenAccount only): removes the
 //! instance and everything attached, tearing the integration down on the
-//! bridge first (best effort).
+//! bridge first (use case: `ryzeapi_core::instances::delete`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use ryzeapi_core::instances;
 use serde_json::json;
 
 use super::NOT_FOUND;
 use crate::auth::{authenticate, instance_for};
-use crate::chatwoot::teardown_on_bridge;
 use crate::error::ApiError;
 use crate::state::{blocking, AppState};
 
@@ -23,38 +23,9 @@ pub async fn delete(
     let caller = authenticate(&req, &state, "requests", state.rate_limit()).await?;
     caller.account()?;
     let instance = instance_for(&state, &caller, &path, NOT_FOUND).await?;
-    let shared = state.get_ref().clone();
-    blocking(move || {
-        let integration = shared.repo.integration(&instance.id).map_err(|e| {
-            log::error!("deleting instance '{}': {e}", instance.name);
-            ApiError::InternalWithMessage("Failed to delete instance: storage unavailable".into())
-        })?;
-        match (integration, shared.module.as_ref()) {
-            (Some(stored), Some(module)) => teardown_on_bridge(&shared, module, &instance, &stored),
-            (Some(_), None) => log::warn!(
-                "instance '{}' is deleted while the chatwoot module is off: its inbox stays in Chatwoot",
-                instance.name
-            ),
-            _ => {}
-        }
-        match shared.repo.delete_instance(&instance.id) {
-            Ok(true) => {
-                shared.hubs.deletions.note();
-                shared.hubs.bridge.remove(instance.id.as_str());
-                shared.hubs.public.close_instance(instance.id.as_str());
-                shared.engine.forget(&instance.name);
-                Ok(())
-            }
-            Ok(false) => Err(ApiError::NotFound(NOT_FOUND)),
-            Err(e) => {
-                log::error!("deleting instance '{}': {e}", instance.name);
-                Err(ApiError::InternalWithMessage(
-                    "Failed to delete instance: storage unavailable".into(),
-                ))
-            }
-        }
-    })
-    .await?;
+    let ports = state.ports.clone();
+    let module = state.module.clone();
+    blocking(move || Ok(instances::delete(&ports, module.as_ref(), &instance)?)).await?;
     Ok(HttpResponse::Ok().json(json!({
         "success": true,
         "message": "Instance deleted",

@@ -1,13 +1,13 @@
 //! `GET /api/instance/list`: an account's instances (optionally filtered by
-//! `?instanceName=a,b`), or a TokenInstance's own instance.
+//! `?instanceName=a,b`), or a TokenInstance's own instance (use case:
+//! `ryzeapi_core::instances::list`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use ryzeapi_domain::Instance;
+use ryzeapi_core::instances;
 use serde_json::json;
 
-use super::NOT_FOUND;
-use crate::auth::{authenticate, percent_decode, Caller};
-use crate::error::{ApiError, TOKEN_INSTANCE_MISMATCH};
+use crate::auth::{authenticate, percent_decode};
+use crate::error::ApiError;
 use crate::state::{blocking, AppState};
 use crate::views;
 
@@ -33,43 +33,12 @@ fn requested_names(req: &HttpRequest) -> Vec<String> {
 pub async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let caller = authenticate(&req, &state, "requests", state.rate_limit()).await?;
     let names = requested_names(&req);
-    let repo = state.repo.clone();
-    let listed = blocking(move || {
-        let instances: Vec<Instance> = match &caller {
-            Caller::Instance(own) => {
-                if names.iter().any(|n| n != own.name.as_str()) {
-                    return Err(ApiError::Forbidden(TOKEN_INSTANCE_MISMATCH));
-                }
-                vec![own.clone()]
-            }
-            Caller::Account(account) => {
-                let all = repo.instances_of(&account.id).map_err(ApiError::internal)?;
-                if names.is_empty() {
-                    all
-                } else {
-                    let picked: Vec<Instance> = all
-                        .into_iter()
-                        .filter(|i| names.iter().any(|n| n == i.name.as_str()))
-                        .collect();
-                    if names.len() == 1 && picked.is_empty() {
-                        return Err(ApiError::NotFound(NOT_FOUND));
-                    }
-                    picked
-                }
-            }
-        };
-        instances
-            .into_iter()
-            .map(|i| {
-                let chatwoot = repo
-                    .integration(&i.id)
-                    .map_err(ApiError::internal)?
-                    .map(|s| s.integration);
-                Ok(views::instance(&i, chatwoot.as_ref()))
-            })
-            .collect::<Result<Vec<_>, ApiError>>()
-    })
-    .await?;
+    let ports = state.ports.clone();
+    let listed = blocking(move || Ok(instances::list(&ports, &caller, &names)?)).await?;
+    let listed: Vec<_> = listed
+        .iter()
+        .map(|(instance, chatwoot)| views::instance(instance, chatwoot.as_ref()))
+        .collect();
     let message = if listed.len() == 1 {
         "1 Instance found".to_owned()
     } else {
