@@ -9,6 +9,7 @@
 //! keeps actix, diesel, ureq, ring and tokio out of this crate.
 
 pub mod access;
+pub mod bridge;
 pub mod chatwoot;
 pub mod context;
 pub mod events;

@@ -511,3 +511,92 @@ fn the_directory_reuses_lookups_forgets_deletions_and_never_takes_a_failure_for_
         (Route::Unknown, None)
     ));
 }
+
+#[test]
+fn a_command_runs_once_per_key_and_checks_its_addresses() {
+    use ryzeapi_core::bridge::{execute_command, BridgeCommand, CommandOutcome};
+    let w = world();
+    w.repo
+        .open_stream(&w.instance.id, Timestamp::from_millis(0))
+        .unwrap();
+    let send = BridgeCommand::SendText {
+        to: "+55 11 99999-0000".into(),
+        text: "oi".into(),
+        reply_to: None,
+    };
+    assert!(matches!(
+        execute_command(&w.ports, &w.instance, "k1", &send),
+        CommandOutcome::Failed { ref reason } if reason == "Instance is not connected to WhatsApp"
+    ));
+    w.engine.connect("suporte");
+    let first = execute_command(&w.ports, &w.instance, "k1", &send);
+    assert_eq!(
+        first,
+        CommandOutcome::Done {
+            message_id: "MSG1".into(),
+            duplicate: false
+        }
+    );
+    let again = execute_command(&w.ports, &w.instance, "k1", &send);
+    assert_eq!(
+        again,
+        CommandOutcome::Done {
+            message_id: "MSG1".into(),
+            duplicate: true
+        }
+    );
+    let sends: Vec<_> = w
+        .engine
+        .calls()
+        .into_iter()
+        .filter(|c| matches!(c, EngineCall::Text(..)))
+        .collect();
+    assert_eq!(sends.len(), 1, "the same key sends once");
+    assert!(
+        matches!(&sends[0], EngineCall::Text(_, t) if t.to == "5511999990000@s.whatsapp.net"),
+        "the same address rule as the send route"
+    );
+    let bad = BridgeCommand::MarkRead {
+        chat: "nobody".into(),
+        message_ids: vec![],
+    };
+    assert!(matches!(
+        execute_command(&w.ports, &w.instance, "k2", &bad),
+        CommandOutcome::Failed { ref reason } if reason.starts_with("invalid request: chat must be")
+    ));
+}
+
+#[test]
+fn status_reports_are_checked_quoted_and_adopt_a_missing_id() {
+    use ryzeapi_core::bridge::{apply_status_report, StatusError, StatusReport};
+    let w = world();
+    let report = |status: &str, last_error: &str| StatusReport {
+        integration_id: "int_9".into(),
+        status: status.into(),
+        last_error: last_error.into(),
+        inbox_id: 4,
+    };
+    assert!(matches!(
+        apply_status_report(&w.ports, &w.instance, report("active", "")),
+        Err(StatusError::Refused(ref m)) if m == "no chatwoot integration for this instance"
+    ));
+    // an activation that timed out on the server: stored in error, no bridge id
+    w.bridge
+        .on_activate(Err(BridgeError::Timeout(Duration::from_secs(60))));
+    let _ = activate(
+        &w.ports,
+        &w.module,
+        &w.instance,
+        body("sk_secret").validate("suporte").unwrap(),
+    );
+    assert!(matches!(
+        apply_status_report(&w.ports, &w.instance, report("sleeping", "")),
+        Err(StatusError::Refused(ref m)) if m.contains("active, paused or error")
+    ));
+    let recorded =
+        apply_status_report(&w.ports, &w.instance, report("error", "boom sk_secret")).unwrap();
+    assert_eq!(recorded, IntegrationStatus::Error);
+    let stored = w.repo.integration(&w.instance.id).unwrap().unwrap();
+    assert_eq!(stored.integration.bridge_integration_id, "int_9", "adopted");
+    assert_eq!(stored.integration.last_error(), "boom [redacted]");
+}
