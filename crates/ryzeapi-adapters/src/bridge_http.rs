@@ -1,4 +1,5 @@
-//! [`HttpBridgeClient`]: the bridge's HTTP API (`docs/bridge-api.md`) on ureq.
+//! [`HttpBridgeClient`]: the bridge's HTTP API (`docs/bridge-api.md`) on ureq,
+//! with the paths and bodies of [`ryzeapi_protocol::http`].
 //!
 //! Every call has a connect timeout and an overall budget of its own, sends
 //! `Authorization: Bearer <BRIDGE_TOKEN>`, follows no redirect, reads at most
@@ -19,11 +20,9 @@ use std::time::Duration;
 use ryzeapi_domain::integration::RemoteState;
 use ryzeapi_domain::IntegrationStatus;
 use ryzeapi_ports::{ActivateRequest, BridgeClient, BridgeError, ChatwootFailure};
-use serde::{Deserialize, Serialize};
+use ryzeapi_protocol::http::{self, ErrorBody, ErrorKind, Integration, MAX_ANSWER_BYTES};
 use ureq::http::Response;
 use ureq::Body;
-
-const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
 
 /// What the message of an answer that is not an error object starts with;
 /// the body follows, whole.
@@ -70,50 +69,6 @@ impl fmt::Debug for HttpBridgeClient {
     }
 }
 
-#[derive(Serialize)]
-struct ActivateWire<'a> {
-    instance: &'a str,
-    ryzeapi_url: &'a str,
-    ws_path: String,
-    chatwoot_base_url: &'a str,
-    chatwoot_account_id: i64,
-    chatwoot_api_token: &'a str,
-    inbox_name: &'a str,
-    sign_messages: bool,
-    ignore_groups: bool,
-    start_as_pending: bool,
-    reopen_resolved: bool,
-}
-
-#[derive(Deserialize)]
-struct IntegrationWire {
-    id: String,
-    status: String,
-    #[serde(default)]
-    inbox_id: Option<i64>,
-    #[serde(default)]
-    inbox_name: Option<String>,
-    #[serde(default)]
-    last_error: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ErrorEnvelope {
-    error: ErrorWire,
-}
-
-#[derive(Deserialize)]
-struct ErrorWire {
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    chatwoot_status: Option<u16>,
-    #[serde(default)]
-    detail: String,
-}
-
 impl HttpBridgeClient {
     /// A client for the bridge at `base_url` authenticating with `token`.
     pub fn new(base_url: &str, token: &str, timeouts: BridgeTimeouts) -> Self {
@@ -157,21 +112,6 @@ impl HttpBridgeClient {
         } else {
             Err(classify_failure(status, &body, true))
         }
-    }
-
-    fn integration_path(id: &str) -> String {
-        // Ids come from the bridge: encode anything that could change the path.
-        let encoded: String = id
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                    char::from(b).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
-        format!("/v1/integrations/{encoded}")
     }
 }
 
@@ -231,19 +171,19 @@ fn response_status(response: &Response<Body>) -> u16 {
 /// What a non-2xx answer means. `not_found_is_gone`: a plain 404 means the
 /// integration is unknown (status, delete) rather than a broken bridge.
 fn classify_failure(status: u16, body: &str, not_found_is_gone: bool) -> BridgeError {
-    let parsed = serde_json::from_str::<ErrorEnvelope>(body)
+    let parsed = serde_json::from_str::<ErrorBody>(body)
         .ok()
         .map(|e| e.error);
     if let Some(err) = &parsed {
-        let failure = match err.kind.as_str() {
-            "chatwoot_unauthorized" => Some(ChatwootFailure::Unauthorized),
-            "chatwoot_forbidden" => Some(ChatwootFailure::Forbidden),
-            "chatwoot_not_found" => Some(ChatwootFailure::NotFound),
-            "chatwoot_invalid" => Some(ChatwootFailure::Invalid),
-            "chatwoot_unreachable" => Some(ChatwootFailure::Unreachable),
-            "chatwoot_timeout" => Some(ChatwootFailure::Timeout),
-            "chatwoot_error" => Some(ChatwootFailure::Other),
-            _ => None,
+        let failure = match err.kind {
+            ErrorKind::ChatwootUnauthorized => Some(ChatwootFailure::Unauthorized),
+            ErrorKind::ChatwootForbidden => Some(ChatwootFailure::Forbidden),
+            ErrorKind::ChatwootNotFound => Some(ChatwootFailure::NotFound),
+            ErrorKind::ChatwootInvalid => Some(ChatwootFailure::Invalid),
+            ErrorKind::ChatwootUnreachable => Some(ChatwootFailure::Unreachable),
+            ErrorKind::ChatwootTimeout => Some(ChatwootFailure::Timeout),
+            ErrorKind::ChatwootError => Some(ChatwootFailure::Other),
+            ErrorKind::Other(_) => None,
         };
         if let Some(failure) = failure {
             let detail = if err.detail.is_empty() {
@@ -283,7 +223,7 @@ fn summarise(body: &str) -> String {
 }
 
 fn parse_integration(status: u16, body: &str) -> Result<RemoteState, BridgeError> {
-    let wire: IntegrationWire = serde_json::from_str(body).map_err(|e| BridgeError::Upstream {
+    let wire: Integration = serde_json::from_str(body).map_err(|e| BridgeError::Upstream {
         status: Some(status),
         message: format!("unreadable answer: {e}"),
     })?;
@@ -318,14 +258,14 @@ fn parse_integration(status: u16, body: &str) -> Result<RemoteState, BridgeError
 impl BridgeClient for HttpBridgeClient {
     fn activate(&self, request: &ActivateRequest) -> Result<RemoteState, BridgeError> {
         let s = &request.settings;
-        let wire = ActivateWire {
-            instance: &request.instance,
-            ryzeapi_url: &request.ryzeapi_url,
-            ws_path: format!("/ws/chatwoot/{}", request.instance),
-            chatwoot_base_url: s.base_url.as_str(),
+        let wire = http::ActivateRequest {
+            instance: request.instance.clone(),
+            ryzeapi_url: request.ryzeapi_url.clone(),
+            ws_path: http::ws_path(&request.instance),
+            chatwoot_base_url: s.base_url.as_str().to_owned(),
             chatwoot_account_id: s.account_id.get(),
-            chatwoot_api_token: request.api_token.expose(),
-            inbox_name: s.inbox_name.as_str(),
+            chatwoot_api_token: request.api_token.expose().to_owned(),
+            inbox_name: s.inbox_name.as_str().to_owned(),
             sign_messages: s.flags.sign_messages,
             ignore_groups: s.flags.ignore_groups,
             start_as_pending: s.flags.start_as_pending,
@@ -334,7 +274,7 @@ impl BridgeClient for HttpBridgeClient {
         let budget = self.timeouts.activate;
         let mut response = self
             .agent
-            .post(&self.url("/v1/integrations/activate"))
+            .post(&self.url(http::ACTIVATE_PATH))
             .header("Authorization", &self.authorization)
             .config()
             .timeout_global(Some(budget))
@@ -351,13 +291,13 @@ impl BridgeClient for HttpBridgeClient {
     }
 
     fn status(&self, id: &str) -> Result<RemoteState, BridgeError> {
-        let request = self.agent.get(&self.url(&Self::integration_path(id)));
+        let request = self.agent.get(&self.url(&http::integration_path(id)));
         let (status, body) = self.call(request, self.timeouts.status)?;
         parse_integration(status, &body)
     }
 
     fn delete(&self, id: &str) -> Result<(), BridgeError> {
-        let request = self.agent.delete(&self.url(&Self::integration_path(id)));
+        let request = self.agent.delete(&self.url(&http::integration_path(id)));
         self.call(request, self.timeouts.delete).map(|_| ())
     }
 }

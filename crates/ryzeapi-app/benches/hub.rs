@@ -32,7 +32,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use ryzeapi_adapters::engine_memory::{incoming_message_data, IncomingText};
 use ryzeapi_adapters::{Database, MemoryEngine, RingTokens};
 use ryzeapi_app::accounts::create_account;
-use ryzeapi_app::events::{envelope, protocol};
+use ryzeapi_app::events::envelope;
 use ryzeapi_app::{Application, Secret, Settings};
 use ryzeapi_domain::integration::RemoteState;
 use ryzeapi_domain::{
@@ -43,6 +43,7 @@ use ryzeapi_domain::{
 use ryzeapi_ports::{
     EventLog, InstanceRepository, IntegrationRepository, SealedSecret, TokenService,
 };
+use ryzeapi_protocol::Event;
 use serde_json::{json, Value};
 use tungstenite::Message;
 
@@ -338,7 +339,7 @@ async fn bare(
             );
             let (env, _) =
                 envelope::build("message.exchange", &data, "bench", "http://127.0.0.1:8080");
-            protocol::event(seq as u64, &id, &env)
+            Event::encode_around(seq as u64, &id, &env)
         };
         match plan {
             BarePlan::Burst(n) => {

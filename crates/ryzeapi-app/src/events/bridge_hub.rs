@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use bytestring::ByteString;
 use tokio::sync::{oneshot, watch};
 
-use super::protocol::close;
 use super::stats::HubStats;
+use ryzeapi_protocol::close;
 
 /// A logged event, ready to send.
 #[derive(Debug, Clone)]

@@ -33,10 +33,14 @@ use ryzeapi_ports::{
     EngineError, EventLog, OutgoingMedia, OutgoingText, Repository, SecretCipher, StreamPosition,
     WhatsAppEngine,
 };
+use ryzeapi_protocol::{
+    close, limits, BridgeFrame, Command, CommandResult, ErrorFrame, Event, Hello, MarkReadArgs,
+    Outcome, Resync, ResyncReason, SendMediaArgs, SendTextArgs, ServerFrame, StatusRecorded,
+    PROTOCOL,
+};
 use tokio::sync::{mpsc, watch};
 
 use super::bridge_hub::{Attachment, BridgeHub, EventFrame, InstanceStream};
-use super::protocol::{self, close, Command, Inbound, Outcome};
 use super::stats::HubStats;
 use super::SocketLimits;
 use crate::chatwoot::stored_secrets;
@@ -44,7 +48,33 @@ use crate::error::{Secrets, CLOSE_REASON_BYTES, DETAIL_CHARS};
 use crate::state::blocking;
 
 /// Events read from the log per round trip when the bridge is behind.
-const READ_BATCH: usize = 500;
+const READ_BATCH: usize = limits::EVENT_BATCH;
+
+// Close reasons are cut to the protocol's limit.
+const _: () = assert!(CLOSE_REASON_BYTES == limits::MAX_CLOSE_REASON_BYTES);
+
+/// A `resync` frame.
+fn resync(
+    reason: ResyncReason,
+    requested_after: u64,
+    from_seq: u64,
+    last_seq: u64,
+) -> ServerFrame<'static> {
+    ServerFrame::Resync(Resync {
+        reason,
+        requested_after,
+        from_seq,
+        last_seq,
+    })
+}
+
+/// An `error` frame: `correlation_id`'s frame was understood but refused.
+fn refusal(correlation_id: &str, reason: &str) -> ServerFrame<'static> {
+    ServerFrame::Error(ErrorFrame {
+        correlation_id: correlation_id.to_owned(),
+        reason: reason.to_owned(),
+    })
+}
 
 /// What a bridge connection needs.
 #[derive(Clone)]
@@ -102,7 +132,11 @@ struct Conn {
 }
 
 impl Conn {
-    async fn send(&mut self, text: String) -> Result<(), End> {
+    async fn send(&mut self, frame: ServerFrame<'_>) -> Result<(), End> {
+        self.send_text(frame.encode()).await
+    }
+
+    async fn send_text(&mut self, text: String) -> Result<(), End> {
         match tokio::time::timeout(self.ctx.limits.send_timeout, self.session.text(text)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(End::Gone),
@@ -138,7 +172,7 @@ impl Conn {
                     if let Some(first) = frames.first().map(|f| f.seq) {
                         if first > self.sent + 1 {
                             // Part of what follows was pruned: never a silent gap.
-                            self.send(protocol::resync("pruned", self.sent, first, latest))
+                            self.send(resync(ResyncReason::Pruned, self.sent, first, latest))
                                 .await?;
                         }
                     }
@@ -161,7 +195,7 @@ impl Conn {
                     // The log says the next event exists but returned none.
                     return Err(end(close::INTERNAL, "event log inconsistent"));
                 }
-                self.send(protocol::resync("pruned", self.sent, from, pos.last_seq))
+                self.send(resync(ResyncReason::Pruned, self.sent, from, pos.last_seq))
                     .await?;
                 self.sent = from - 1;
                 continue;
@@ -209,7 +243,7 @@ impl Conn {
             .into_iter()
             .map(|l| EventFrame {
                 seq: l.seq,
-                text: protocol::event(l.seq, &l.event.event_id, &l.event.payload).into(),
+                text: Event::encode_around(l.seq, &l.event.event_id, &l.event.payload).into(),
             })
             .collect())
     }
@@ -260,7 +294,7 @@ impl Conn {
     ) -> Result<(), End> {
         let Ok(parsed) = IntegrationStatus::parse(&status) else {
             return self
-                .send(protocol::error(
+                .send(refusal(
                     &correlation_id,
                     "status must be active, paused or error",
                 ))
@@ -316,20 +350,20 @@ impl Conn {
         .await;
         match applied {
             Ok(Ok(())) => {
-                self.send(protocol::status_recorded(&correlation_id, parsed.as_str()))
-                    .await
+                self.send(ServerFrame::StatusRecorded(StatusRecorded {
+                    correlation_id,
+                    status: parsed.as_str().to_owned(),
+                }))
+                .await
             }
-            Ok(Err(reason)) => self.send(protocol::error(&correlation_id, &reason)).await,
+            Ok(Err(reason)) => self.send(refusal(&correlation_id, &reason)).await,
             Err(e) => {
                 log::error!(
                     "bridge socket: status report for '{}': {e:?}",
                     self.instance.name
                 );
-                self.send(protocol::error(
-                    &correlation_id,
-                    "status could not be recorded",
-                ))
-                .await
+                self.send(refusal(&correlation_id, "status could not be recorded"))
+                    .await
             }
         }
     }
@@ -346,24 +380,34 @@ fn execute(
     // (a reconnect racing this one) cannot send a second time meanwhile.
     let Some(_reservation) = ctx.hub.reserve_command(instance.id.as_str(), key) else {
         return (
-            Outcome::Failed(
-                "a command with this idempotency key is in progress; retry for its result".into(),
-            ),
+            Outcome::Failed {
+                reason: "a command with this idempotency key is in progress; retry for its result"
+                    .into(),
+            },
             false,
         );
     };
     match ctx.log.command_result(&instance.id, key) {
-        Ok(Some(previous)) => return (Outcome::Sent(previous), true),
+        Ok(Some(previous)) => {
+            return (
+                Outcome::Sent {
+                    message_id: previous,
+                },
+                true,
+            )
+        }
         Ok(None) => {}
         Err(e) => {
             return (
-                Outcome::Failed(format!("command log unavailable: {e}")),
+                Outcome::Failed {
+                    reason: format!("command log unavailable: {e}"),
+                },
                 false,
             )
         }
     }
     let sent = match command {
-        Command::SendText { to, text, reply_to } => ctx
+        Command::SendText(SendTextArgs { to, text, reply_to }) => ctx
             .engine
             .send_text(
                 &instance.name,
@@ -374,14 +418,14 @@ fn execute(
                 },
             )
             .map(|m| m.message_id),
-        Command::SendMedia {
+        Command::SendMedia(SendMediaArgs {
             to,
             url,
             media_type,
             caption,
             mimetype,
             file_name,
-        } => ctx
+        }) => ctx
             .engine
             .send_media(
                 &instance.name,
@@ -395,7 +439,7 @@ fn execute(
                 },
             )
             .map(|m| m.message_id),
-        Command::MarkRead { chat, message_ids } => ctx
+        Command::MarkRead(MarkReadArgs { chat, message_ids }) => ctx
             .engine
             .mark_read(&instance.name, chat, message_ids)
             .map(|()| String::new()),
@@ -408,13 +452,20 @@ fn execute(
             {
                 log::error!("bridge socket: storing the result of command {key}: {e}");
             }
-            (Outcome::Sent(message_id), false)
+            (Outcome::Sent { message_id }, false)
         }
         Err(EngineError::NotConnected) => (
-            Outcome::Failed(EngineError::NotConnected.to_string()),
+            Outcome::Failed {
+                reason: EngineError::NotConnected.to_string(),
+            },
             false,
         ),
-        Err(e) => (Outcome::Failed(e.to_string()), false),
+        Err(e) => (
+            Outcome::Failed {
+                reason: e.to_string(),
+            },
+            false,
+        ),
     }
 }
 
@@ -426,7 +477,7 @@ fn spawn_command_worker(
     mpsc::Sender<(String, String, Command)>,
     mpsc::UnboundedReceiver<String>,
 ) {
-    let (cmd_tx, mut cmd_rx) = mpsc::channel::<(String, String, Command)>(64);
+    let (cmd_tx, mut cmd_rx) = mpsc::channel::<(String, String, Command)>(limits::COMMANDS_WAITING);
     // Results never wait (one per accepted command), so the socket task and
     // the worker can never block each other.
     let (res_tx, res_rx) = mpsc::unbounded_channel::<String>();
@@ -437,11 +488,21 @@ fn spawn_command_worker(
             let key2 = key.clone();
             let (outcome, duplicate) = blocking(move || Ok(execute(&ctx2, &inst, &key2, &command)))
                 .await
-                .unwrap_or_else(|e| (Outcome::Failed(format!("{e}")), false));
-            if res_tx
-                .send(protocol::result(&correlation_id, &key, &outcome, duplicate))
-                .is_err()
-            {
+                .unwrap_or_else(|e| {
+                    (
+                        Outcome::Failed {
+                            reason: format!("{e}"),
+                        },
+                        false,
+                    )
+                });
+            let result = ServerFrame::Result(CommandResult {
+                correlation_id,
+                idempotency_key: key,
+                outcome,
+                duplicate,
+            });
+            if res_tx.send(result.encode()).is_err() {
                 break;
             }
         }
@@ -577,13 +638,13 @@ async fn start_point(conn: &mut Conn, after: u64) -> Result<(), End> {
     };
     conn.sent = if after > pos.last_seq {
         let from = pos.oldest_seq;
-        conn.send(protocol::resync("cursor_ahead", after, from, pos.last_seq))
+        conn.send(resync(ResyncReason::CursorAhead, after, from, pos.last_seq))
             .await?;
         from.saturating_sub(1)
     } else if after + 1 < pos.oldest_seq {
         let from = pos.oldest_seq;
-        conn.send(protocol::resync(
-            "cursor_expired",
+        conn.send(resync(
+            ResyncReason::CursorExpired,
             after,
             from,
             pos.last_seq,
@@ -610,15 +671,16 @@ async fn serve(
         Err(_) => return end(close::INTERNAL, "log unavailable"),
     };
     conn.stream.raise_latest(pos.last_seq);
-    let hello = protocol::hello(
-        conn.instance.name.as_str(),
-        pos.acked_seq,
-        pos.last_seq,
-        pos.oldest_seq,
-        limits.window,
-        limits.heartbeat.as_secs(),
-        limits.bridge_max_frame,
-    );
+    let hello = ServerFrame::Hello(Hello {
+        protocol: PROTOCOL.to_owned(),
+        instance: conn.instance.name.as_str().to_owned(),
+        acked_seq: pos.acked_seq,
+        last_seq: pos.last_seq,
+        oldest_seq: pos.oldest_seq,
+        window: limits.window,
+        heartbeat_secs: limits.heartbeat.as_secs(),
+        max_frame_bytes: u64::try_from(limits.bridge_max_frame).unwrap_or(u64::MAX),
+    });
     if let Err(e) = conn.send(hello).await {
         return e;
     }
@@ -628,7 +690,7 @@ async fn serve(
         loop {
             let message = stream.recv().await;
             if let Some(frame) = handle_raw(conn, message).await? {
-                return Ok::<Inbound, End>(frame);
+                return Ok::<BridgeFrame, End>(frame);
             }
         }
     })
@@ -636,7 +698,7 @@ async fn serve(
     let after = match first {
         Err(_) => return end(close::NO_RESUME, "no resume frame in time"),
         Ok(Err(e)) => return e,
-        Ok(Ok(Inbound::Resume { after })) => after,
+        Ok(Ok(BridgeFrame::Resume(resume))) => resume.after,
         Ok(Ok(_)) => return end(close::POLICY, "the first frame must be resume"),
     };
     if let Err(e) = start_point(conn, after).await {
@@ -678,8 +740,8 @@ async fn serve(
             message = stream.recv() => match handle_raw(conn, message).await {
                 Err(e) => return e,
                 Ok(None) => {}
-                Ok(Some(Inbound::Ack { seq })) => {
-                    let seq = seq.min(conn.sent);
+                Ok(Some(BridgeFrame::Ack(ack))) => {
+                    let seq = ack.seq.min(conn.sent);
                     if seq > conn.acked {
                         conn.acked = seq;
                         conn.stream.forget_through(seq);
@@ -688,22 +750,29 @@ async fn serve(
                         deliver_now = true;
                     }
                 }
-                Ok(Some(Inbound::Resume { .. })) => return end(close::POLICY, "resume is only allowed once"),
-                Ok(Some(Inbound::Command { correlation_id, idempotency_key, command })) => {
+                Ok(Some(BridgeFrame::Resume(_))) => return end(close::POLICY, "resume is only allowed once"),
+                Ok(Some(BridgeFrame::Command(c))) => {
                     HubStats::incr(&conn.ctx.stats.bridge_commands);
-                    if commands.send((correlation_id, idempotency_key, command)).await.is_err() {
+                    if commands.send((c.correlation_id, c.idempotency_key, c.command)).await.is_err() {
                         return end(close::INTERNAL, "command worker stopped");
                     }
                 }
-                Ok(Some(Inbound::Status { correlation_id, integration_id, status, last_error, inbox_id })) => {
-                    if let Err(e) = conn.status(correlation_id, integration_id, status, last_error, inbox_id).await {
+                Ok(Some(BridgeFrame::Status(s))) => {
+                    let reported = conn.status(
+                        s.correlation_id.unwrap_or_default(),
+                        s.integration_id.unwrap_or_default(),
+                        s.status,
+                        s.last_error.unwrap_or_default(),
+                        s.inbox_id.unwrap_or_default(),
+                    );
+                    if let Err(e) = reported.await {
                         return e;
                     }
                 }
             },
             result = results.recv() => {
                 if let Some(text) = result {
-                    if let Err(e) = conn.send(text).await {
+                    if let Err(e) = conn.send_text(text).await {
                         return e;
                     }
                 }
@@ -731,15 +800,15 @@ async fn serve(
 async fn handle_raw(
     conn: &mut Conn,
     message: Option<Result<AggregatedMessage, ProtocolError>>,
-) -> Result<Option<Inbound>, End> {
+) -> Result<Option<BridgeFrame>, End> {
     let Some(message) = message else {
         return Err(End::Gone);
     };
     conn.last_seen = Instant::now();
     match message {
-        Ok(AggregatedMessage::Text(text)) => protocol::parse(&text)
+        Ok(AggregatedMessage::Text(text)) => BridgeFrame::parse(&text)
             .map(Some)
-            .map_err(|v| End::Refused(v.code, v.reason)),
+            .map_err(|e| End::Refused(e.close_code(), e.to_string())),
         Ok(AggregatedMessage::Binary(_)) => Err(end(
             close::POLICY,
             "binary frames are not part of the protocol",

@@ -1,12 +1,11 @@
 //! The event flow: the pump that takes the engine's events, logs them and
 //! offers them; the public hub (`/ws/:instance`); the bridge hub
-//! (`/ws/chatwoot/:instance`) and its protocol. The two hubs share nothing:
+//! (`/ws/chatwoot/:instance`), speaking `ryzeapi_protocol`. The two hubs share nothing:
 //! a slow peer on one never delays the other.
 
 pub mod bridge_hub;
 pub mod bridge_session;
 pub mod envelope;
-pub mod protocol;
 pub mod public_hub;
 pub mod public_session;
 pub mod pump;

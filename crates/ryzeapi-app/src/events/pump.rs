@@ -8,7 +8,11 @@
 //! durable path. One thread from the engine's queue to the bridge hub means
 //! one hand-over less per event than a separate writer thread; building the
 //! next batch during a commit, which a second thread allowed, bought no rate
-//! that could be measured on two cores. The engine hands events over through a bounded queue: when the
+//! that could be measured on two cores. Each event's envelope is built
+//! before it enters the queue, on the engine's own thread; the pump writes
+//! the `event` frame around the envelope as it is.
+//!
+//! The engine hands events over through a bounded queue: when the
 //! server is behind, the engine waits a bounded time and is then told the
 //! intake is full ([`DeliverError::Full`]) — nothing is dropped silently. A
 //! failed log write is retried until it succeeds; a batch that the database
@@ -22,13 +26,16 @@ use std::sync::mpsc::{
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ryzeapi_domain::{Instance, InstanceId, InstanceName};
+use ryzeapi_domain::{
+    ConnectionState, EventId, EventName, Instance, InstanceId, InstanceName, Timestamp,
+};
 use ryzeapi_ports::{Clock, DeliverError, EngineEvent, EventLog, EventSink, NewEvent, Repository};
+use ryzeapi_protocol::Event;
 
 use super::bridge_hub::{BridgeHub, EventFrame};
 use super::public_hub::{PublicHub, PublishEvent};
 use super::stats::HubStats;
-use super::{envelope, protocol, InstanceDeletions};
+use super::{envelope, InstanceDeletions};
 
 /// The most events one transaction takes when the log is SQLite, whose
 /// commits are cheap (no flush to disk in its write-ahead mode): smaller
@@ -95,16 +102,57 @@ impl Backoff {
 /// (503) within about this long, never held without bound.
 pub const INTAKE_WAIT: Duration = Duration::from_secs(2);
 
+/// An event as the pump takes it from its intake: the engine's event with
+/// its envelope already built, on the engine's thread. The pump is one
+/// thread for every instance; what the engines' threads can do side by side
+/// is not left to it.
+struct Intake {
+    instance: InstanceName,
+    event_id: EventId,
+    name: EventName,
+    at: Timestamp,
+    state: Option<ConnectionState>,
+    /// The envelope, encoded.
+    full: String,
+    /// The envelope without inlined media content, when it had some.
+    without_media: Option<String>,
+}
+
+impl Intake {
+    fn new(event: EngineEvent, base_url: &str) -> Self {
+        let EngineEvent {
+            instance,
+            event_id,
+            name,
+            data,
+            at,
+            state,
+        } = event;
+        let (full, without_media) =
+            envelope::build(name.as_str(), data.as_str(), instance.as_str(), base_url);
+        Self {
+            instance,
+            event_id,
+            name,
+            at,
+            state,
+            full,
+            without_media,
+        }
+    }
+}
+
 /// The engine's side of the pump.
 pub struct PumpSink {
-    tx: SyncSender<EngineEvent>,
+    tx: SyncSender<Intake>,
     wait: Duration,
     stats: Arc<HubStats>,
+    base_url: Arc<str>,
 }
 
 impl EventSink for PumpSink {
     fn deliver(&self, event: EngineEvent) -> Result<(), DeliverError> {
-        let mut event = event;
+        let mut event = Intake::new(event, &self.base_url);
         let deadline = Instant::now() + self.wait;
         let mut pause = Duration::from_micros(100);
         loop {
@@ -175,10 +223,16 @@ impl Pump {
     pub fn start_with_wait(self, queue: usize, wait: Duration) -> std::io::Result<PumpSink> {
         let (tx, rx) = sync_channel(queue);
         let stats = self.stats.clone();
+        let base_url = self.base_url.as_str().into();
         std::thread::Builder::new()
             .name("event-pump".into())
             .spawn(move || self.run(&rx))?;
-        Ok(PumpSink { tx, wait, stats })
+        Ok(PumpSink {
+            tx,
+            wait,
+            stats,
+            base_url,
+        })
     }
 
     /// The pump's loop: one thread builds each batch, writes it to the log,
@@ -187,7 +241,7 @@ impl Pump {
     /// events and acknowledgements, it never waits for another transaction;
     /// whatever piles up during a commit goes into the next one (group
     /// commit).
-    fn run(&self, rx: &Receiver<EngineEvent>) {
+    fn run(&self, rx: &Receiver<Intake>) {
         let mut instances = InstanceCache::default();
         let mut acks_stored = Instant::now();
         loop {
@@ -292,11 +346,11 @@ impl Pump {
         found
     }
 
-    /// Envelopes and state updates; returns what to log and what to publish
-    /// to public clients (only for instances that have some).
+    /// Instance lookups and state updates; returns what to log and what to
+    /// publish to public clients (only for instances that have some).
     fn prepare(
         &self,
-        batch: Vec<EngineEvent>,
+        batch: Vec<Intake>,
         instances: &mut InstanceCache,
     ) -> (Vec<NewEvent>, Vec<(String, PublishEvent)>) {
         let received = u64::try_from(batch.len()).unwrap_or(u64::MAX);
@@ -322,17 +376,19 @@ impl Pump {
                     );
                 }
             }
-            let (full, without_media) = envelope::build(
-                event.name.as_str(),
-                event.data.as_str(),
-                instance.name.as_str(),
-                &self.base_url,
-            );
+            let Intake {
+                event_id,
+                name,
+                at,
+                full,
+                without_media,
+                ..
+            } = event;
             if self.public.is_watched(instance.id.as_str()) {
                 to_publish.push((
                     instance.id.as_str().to_owned(),
                     PublishEvent {
-                        name: event.name.as_str().to_owned(),
+                        name: name.as_str().to_owned(),
                         full: full.as_str().into(),
                         without_media: without_media.map(Into::into),
                     },
@@ -340,10 +396,10 @@ impl Pump {
             }
             to_log.push(NewEvent {
                 instance_id: instance.id.clone(),
-                event_id: event.event_id.into_string(),
-                name: event.name.as_str().to_owned(),
+                event_id: event_id.into_string(),
+                name: name.as_str().to_owned(),
                 payload: full,
-                created_at: event.at,
+                created_at: at,
             });
         }
         (to_log, to_publish)
@@ -365,7 +421,7 @@ impl Pump {
                 .or_default()
                 .push(EventFrame {
                     seq,
-                    text: protocol::event(seq, &event.event_id, &event.payload).into(),
+                    text: Event::encode_around(seq, &event.event_id, &event.payload).into(),
                 });
         }
         self.stats
@@ -652,7 +708,8 @@ mod tests {
             } else {
                 format!("m{i}")
             };
-            tx.send(set.message(&id)).unwrap();
+            tx.send(Intake::new(set.message(&id), "http://localhost"))
+                .unwrap();
         }
         drop(tx);
         pump.run(&rx);
