@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Proves the direction of dependencies: the domain, the ports and the wire
-# contract pull in no framework, driver, crypto crate or runtime (normal
-# dependencies, default features). Each crate has its own forbidden list:
-# the domain and the ports may not use serde_json either; the protocol may
-# (it is JSON encoding), but no other ryzeapi crate, so that the bridge can
-# build on it alone.
+# Proves the direction of dependencies: the domain, the ports, the wire
+# contract and the use cases pull in no framework, driver, crypto crate or
+# runtime (normal dependencies, default features). Each crate has its own
+# forbidden list: the domain and the ports may not use serde_json either;
+# the protocol may (it is JSON encoding), but no other ryzeapi crate, so that
+# the bridge can build on it alone; the use cases (ryzeapi-core) may use
+# serde_json and the protocol, but no adapter or app crate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,12 +15,13 @@ frameworks='diesel|diesel_migrations|actix-web|actix-ws|actix-rt|actix-http|ureq
 forbidden_for() {
   case "$1" in
     ryzeapi-protocol) echo "^($frameworks|ryzeapi-.*)$" ;;
+    ryzeapi-core) echo "^($frameworks|ryzeapi-adapters|ryzeapi-app)$" ;;
     *) echo "^($frameworks|serde_json)$" ;;
   esac
 }
 
 status=0
-for crate in ${LAYERING_CRATES:-ryzeapi-domain ryzeapi-ports ryzeapi-protocol}; do
+for crate in ${LAYERING_CRATES:-ryzeapi-domain ryzeapi-ports ryzeapi-protocol ryzeapi-core}; do
   deps=$(cargo tree -q -p "$crate" -e normal --prefix none --format '{p}' | awk '{print $1}' | sort -u | grep -vx "$crate" || true)
   bad=$(printf '%s\n' "$deps" | grep -E "$(forbidden_for "$crate")" || true)
   if [ -n "$bad" ]; then

@@ -9,7 +9,9 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use ring::rand::{SecureRandom, SystemRandom};
-use ryzeapi_domain::{ConnectionState, EventData, EventId, EventName, InstanceName, Timestamp};
+use ryzeapi_domain::{
+    ConnectionState, EventData, EventId, EventName, InstanceName, Timestamp, WhatsAppAddress,
+};
 use ryzeapi_ports::{
     Clock, DeliverError, EngineError, EngineEvent, EventSink, OutgoingMedia, OutgoingText,
     SentMessage, WhatsAppEngine,
@@ -397,18 +399,14 @@ impl MemoryEngine {
     }
 }
 
+/// A recipient or chat must be a JID under the one address rule of the
+/// domain (the server normalises phone numbers before they get here).
 fn valid_jid(jid: &str) -> Result<(), EngineError> {
-    let ok = jid.split_once('@').is_some_and(|(user, server)| {
-        !user.is_empty()
-            && user.chars().all(|c| c.is_ascii_digit() || c == '-')
-            && matches!(server, "s.whatsapp.net" | "g.us" | "lid")
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(EngineError::Invalid(format!(
+    match WhatsAppAddress::parse(jid) {
+        Ok(address) if address.as_str() == jid => Ok(()),
+        _ => Err(EngineError::Invalid(format!(
             "'{jid}' is not a WhatsApp JID"
-        )))
+        ))),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod access_log;
 pub mod accounts;
 pub mod auth;
+pub mod blocking;
 pub mod body;
 pub mod chatwoot;
 pub mod cli;

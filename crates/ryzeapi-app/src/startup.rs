@@ -255,7 +255,7 @@ impl Application {
             ),
             bridge: BridgeHub::new(stats.clone(), BRIDGE_TAIL),
             stats: stats.clone(),
-            deletions: Arc::default(),
+            directory: Arc::default(),
         };
         // The in-process engine starts with no connection: stored states follow.
         let reset = repo.set_all_states(ryzeapi_domain::ConnectionState::Disconnected)?;
@@ -278,7 +278,7 @@ impl Application {
                 DatabaseKind::Sqlite => crate::events::pump::SQLITE_BATCH,
                 DatabaseKind::Postgres => crate::events::pump::POSTGRES_BATCH,
             },
-            deletions: hubs.deletions.clone(),
+            directory: hubs.directory.clone(),
         }
         .start(PUMP_QUEUE)?;
         engine.attach(Arc::new(sink));

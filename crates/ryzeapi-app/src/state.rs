@@ -7,8 +7,8 @@ use ryzeapi_adapters::MemoryEngine;
 use ryzeapi_core::{ChatwootModule, Notifier, Ports};
 use ryzeapi_domain::{Instance, InstanceId};
 
+pub use crate::blocking::blocking;
 use crate::error::ApiError;
-use crate::events::bridge_session::BridgeContext;
 use crate::events::{Hubs, SocketLimits};
 use crate::rate_limit::RateLimiter;
 
@@ -46,20 +46,6 @@ impl AppState {
         self.module.as_ref().ok_or(ApiError::ModuleOff)
     }
 
-    /// What a bridge connection works with.
-    pub fn bridge_context(&self) -> BridgeContext {
-        BridgeContext {
-            repo: self.ports.repo.clone(),
-            cipher: self.ports.cipher.clone(),
-            log: self.ports.log.clone(),
-            engine: self.ports.engine.clone(),
-            hub: self.hubs.bridge.clone(),
-            stats: self.hubs.stats.clone(),
-            limits: self.socket,
-            clock: self.ports.clock.clone(),
-        }
-    }
-
     /// The general per-token limit.
     pub fn rate_limit(&self) -> u32 {
         self.requests_per_minute
@@ -81,7 +67,7 @@ impl Notifier for HubNotifier {
     }
 
     fn instance_deleted(&self, instance: &Instance) {
-        self.0.deletions.note();
+        self.0.directory.forget(&instance.name);
         self.0.bridge.remove(instance.id.as_str());
         self.0.public.close_instance(instance.id.as_str());
     }
@@ -91,16 +77,4 @@ impl Notifier for HubNotifier {
             .public
             .reconfigure(instance.id.as_str(), &instance.websocket);
     }
-}
-
-/// Runs blocking port calls off the async workers.
-///
-/// # Errors
-/// The closure's own error, or a 500 when the blocking pool is gone.
-pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
-where
-    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
-    T: Send + 'static,
-{
-    actix_web::web::block(f).await.map_err(ApiError::internal)?
 }

@@ -1,11 +1,14 @@
 //! The bridge session's decisions, whatever carries them (the socket
 //! `ryzeapi.bridge.v1`): a status report applied to the integration, a
-//! command run once per idempotency key, an acknowledgement recorded.
+//! command (as the wire contract types it) run once per idempotency key, an
+//! acknowledgement recorded.
 
 use ryzeapi_domain::integration::RemoteState;
 use ryzeapi_domain::text::Limit;
 use ryzeapi_domain::{Instance, InstanceId, IntegrationStatus, WhatsAppAddress};
-use ryzeapi_ports::{EngineError, OutgoingMedia, OutgoingText, RepoError};
+use ryzeapi_ports::{Clock, EngineError, EventLog, OutgoingMedia, OutgoingText, RepoError};
+
+use ryzeapi_protocol::{Command, MarkReadArgs, SendMediaArgs, SendTextArgs};
 
 use crate::context::Ports;
 use crate::secrets::{Secrets, DETAIL_CHARS};
@@ -86,42 +89,6 @@ pub fn apply_status_report(
     Ok(status)
 }
 
-/// A command of the bridge, as read from its frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BridgeCommand {
-    /// Send a text.
-    SendText {
-        /// Recipient.
-        to: String,
-        /// The text.
-        text: String,
-        /// The WhatsApp id of the message replied to.
-        reply_to: Option<String>,
-    },
-    /// Send media by URL.
-    SendMedia {
-        /// Recipient.
-        to: String,
-        /// Where the engine downloads it from.
-        url: String,
-        /// `image`, `video`, `audio` or `document`.
-        media_type: String,
-        /// Optional caption.
-        caption: Option<String>,
-        /// Optional MIME type.
-        mimetype: Option<String>,
-        /// Optional file name.
-        file_name: Option<String>,
-    },
-    /// Mark messages of a chat read.
-    MarkRead {
-        /// The chat.
-        chat: String,
-        /// The messages.
-        message_ids: Vec<String>,
-    },
-}
-
 /// What became of a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandOutcome {
@@ -153,7 +120,7 @@ pub fn execute_command(
     ports: &Ports,
     instance: &Instance,
     key: &str,
-    command: &BridgeCommand,
+    command: &Command,
 ) -> CommandOutcome {
     match ports.log.command_result(&instance.id, key) {
         Ok(Some(previous)) => {
@@ -196,11 +163,11 @@ pub fn execute_command(
 fn run(
     ports: &Ports,
     instance: &Instance,
-    command: &BridgeCommand,
+    command: &Command,
 ) -> Result<Result<String, EngineError>, CommandOutcome> {
     let engine = &ports.engine;
     Ok(match command {
-        BridgeCommand::SendText { to, text, reply_to } => engine
+        Command::SendText(SendTextArgs { to, text, reply_to }) => engine
             .send_text(
                 &instance.name,
                 &OutgoingText {
@@ -210,14 +177,14 @@ fn run(
                 },
             )
             .map(|m| m.message_id),
-        BridgeCommand::SendMedia {
+        Command::SendMedia(SendMediaArgs {
             to,
             url,
             media_type,
             caption,
             mimetype,
             file_name,
-        } => engine
+        }) => engine
             .send_media(
                 &instance.name,
                 &OutgoingMedia {
@@ -230,7 +197,7 @@ fn run(
                 },
             )
             .map(|m| m.message_id),
-        BridgeCommand::MarkRead { chat, message_ids } => engine
+        Command::MarkRead(MarkReadArgs { chat, message_ids }) => engine
             .mark_read(&instance.name, address("chat", chat)?.as_str(), message_ids)
             .map(|()| String::new()),
     })
@@ -243,6 +210,11 @@ fn run(
 ///
 /// # Errors
 /// The log's.
-pub fn record_ack(ports: &Ports, instance: &InstanceId, seq: u64) -> Result<bool, RepoError> {
-    ports.log.ack(instance, seq, ports.clock.now())
+pub fn record_ack(
+    log: &dyn EventLog,
+    clock: &dyn Clock,
+    instance: &InstanceId,
+    seq: u64,
+) -> Result<bool, RepoError> {
+    log.ack(instance, seq, clock.now())
 }

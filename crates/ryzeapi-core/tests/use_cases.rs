@@ -514,16 +514,17 @@ fn the_directory_reuses_lookups_forgets_deletions_and_never_takes_a_failure_for_
 
 #[test]
 fn a_command_runs_once_per_key_and_checks_its_addresses() {
-    use ryzeapi_core::bridge::{execute_command, BridgeCommand, CommandOutcome};
+    use ryzeapi_core::bridge::{execute_command, CommandOutcome};
+    use ryzeapi_protocol::{Command, MarkReadArgs, SendTextArgs};
     let w = world();
     w.repo
         .open_stream(&w.instance.id, Timestamp::from_millis(0))
         .unwrap();
-    let send = BridgeCommand::SendText {
+    let send = Command::SendText(SendTextArgs {
         to: "+55 11 99999-0000".into(),
         text: "oi".into(),
         reply_to: None,
-    };
+    });
     assert!(matches!(
         execute_command(&w.ports, &w.instance, "k1", &send),
         CommandOutcome::Failed { ref reason } if reason == "Instance is not connected to WhatsApp"
@@ -556,10 +557,10 @@ fn a_command_runs_once_per_key_and_checks_its_addresses() {
         matches!(&sends[0], EngineCall::Text(_, t) if t.to == "5511999990000@s.whatsapp.net"),
         "the same address rule as the send route"
     );
-    let bad = BridgeCommand::MarkRead {
+    let bad = Command::MarkRead(MarkReadArgs {
         chat: "nobody".into(),
         message_ids: vec![],
-    };
+    });
     assert!(matches!(
         execute_command(&w.ports, &w.instance, "k2", &bad),
         CommandOutcome::Failed { ref reason } if reason.starts_with("invalid request: chat must be")

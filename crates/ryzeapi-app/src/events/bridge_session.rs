@@ -26,26 +26,22 @@ use actix_ws::{
     AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, MessageStream,
     ProtocolError, Session,
 };
-use ryzeapi_domain::integration::RemoteState;
+use ryzeapi_core::bridge::{self, CommandOutcome, StatusError, StatusReport};
+use ryzeapi_core::Ports;
 use ryzeapi_domain::text::{quote, Limit};
-use ryzeapi_domain::{Instance, IntegrationStatus};
-use ryzeapi_ports::{
-    EngineError, EventLog, OutgoingMedia, OutgoingText, Repository, SecretCipher, StreamPosition,
-    WhatsAppEngine,
-};
+use ryzeapi_domain::Instance;
+use ryzeapi_ports::StreamPosition;
 use ryzeapi_protocol::{
-    close, limits, BridgeFrame, Command, CommandResult, ErrorFrame, Event, Hello, MarkReadArgs,
-    Outcome, Resync, ResyncReason, SendMediaArgs, SendTextArgs, ServerFrame, StatusRecorded,
-    PROTOCOL,
+    close, limits, BridgeFrame, Command, CommandResult, ErrorFrame, Event, Hello, Outcome, Resync,
+    ResyncReason, ServerFrame, StatusRecorded, PROTOCOL,
 };
 use tokio::sync::{mpsc, watch};
 
 use super::bridge_hub::{Attachment, BridgeHub, EventFrame, InstanceStream};
 use super::stats::HubStats;
 use super::SocketLimits;
-use crate::chatwoot::stored_secrets;
-use crate::error::{Secrets, CLOSE_REASON_BYTES, DETAIL_CHARS};
-use crate::state::blocking;
+use crate::blocking::blocking;
+use crate::error::{Secrets, CLOSE_REASON_BYTES};
 
 /// Events read from the log per round trip when the bridge is behind.
 const READ_BATCH: usize = limits::EVENT_BATCH;
@@ -79,22 +75,14 @@ fn refusal(correlation_id: &str, reason: &str) -> ServerFrame<'static> {
 /// What a bridge connection needs.
 #[derive(Clone)]
 pub struct BridgeContext {
-    /// Integration rows (status reports).
-    pub repo: Arc<dyn Repository>,
-    /// Opens the stored Chatwoot API token, to redact it from the bridge's texts.
-    pub cipher: Arc<dyn SecretCipher>,
-    /// The durable log.
-    pub log: Arc<dyn EventLog>,
-    /// WhatsApp.
-    pub engine: Arc<dyn WhatsAppEngine>,
+    /// Every port, for the use cases.
+    pub ports: Ports,
     /// The hub.
     pub hub: BridgeHub,
     /// Counters.
     pub stats: Arc<HubStats>,
     /// Timing and limits.
     pub limits: SocketLimits,
-    /// Time.
-    pub clock: Arc<dyn ryzeapi_ports::Clock>,
 }
 
 /// What actix-ws says when a message assembled from fragments exceeds
@@ -148,7 +136,7 @@ impl Conn {
         &self,
     ) -> impl std::future::Future<Output = Result<Option<StreamPosition>, crate::error::ApiError>>
     {
-        let log = self.ctx.log.clone();
+        let log = self.ctx.ports.log.clone();
         let id = self.instance.id.clone();
         blocking(move || log.position(&id).map_err(crate::error::ApiError::internal))
     }
@@ -227,7 +215,7 @@ impl Conn {
     }
 
     async fn read_log(&mut self, budget: usize) -> Result<Vec<EventFrame>, End> {
-        let log = self.ctx.log.clone();
+        let log = self.ctx.ports.log.clone();
         let id = self.instance.id.clone();
         let after = self.sent;
         let events = blocking(move || {
@@ -266,13 +254,16 @@ impl Conn {
             return;
         }
         self.ack_pending = false;
-        let log = self.ctx.log.clone();
+        let ports = self.ctx.ports.clone();
         let id = self.instance.id.clone();
         let seq = self.acked;
-        let now = self.ctx.clock.now();
         if let Err(e) = blocking(move || {
-            log.ack(&id, seq, now)
-                .map_err(crate::error::ApiError::internal)
+            Ok(bridge::record_ack(
+                ports.log.as_ref(),
+                ports.clock.as_ref(),
+                &id,
+                seq,
+            )?)
         })
         .await
         {
@@ -284,79 +275,30 @@ impl Conn {
         }
     }
 
-    async fn status(
-        &mut self,
-        correlation_id: String,
-        integration_id: String,
-        status: String,
-        last_error: String,
-        inbox_id: i64,
-    ) -> Result<(), End> {
-        let Ok(parsed) = IntegrationStatus::parse(&status) else {
-            return self
-                .send(refusal(
-                    &correlation_id,
-                    "status must be active, paused or error",
-                ))
-                .await;
-        };
-        let repo = self.ctx.repo.clone();
-        let cipher = self.ctx.cipher.clone();
-        let id = self.instance.id.clone();
-        let now = self.ctx.clock.now();
-        let applied = blocking(move || {
-            let Some(stored) = repo
-                .integration(&id)
-                .map_err(crate::error::ApiError::internal)?
-            else {
-                return Ok(Err("no chatwoot integration for this instance".to_owned()));
-            };
-            let last_error = if last_error.trim().is_empty() {
-                String::new()
-            } else {
-                stored_secrets(cipher.as_ref(), &id, &stored.api_token, &[])
-                    .quote(&last_error, Limit::Chars(DETAIL_CHARS))
-            };
-            let mut integration = stored.integration;
-            // An activation the server gave up on (timeout) may have succeeded
-            // on the bridge: its id is adopted from the bridge's report.
-            let outcome =
-                if integration.bridge_integration_id.is_empty() && !integration_id.is_empty() {
-                    integration
-                        .apply_activation(
-                            &RemoteState {
-                                bridge_integration_id: integration_id,
-                                status: parsed,
-                                inbox_id,
-                                inbox_name: String::new(),
-                                last_error: last_error.clone(),
-                            },
-                            now,
-                        )
-                        .map(|()| true)
-                } else {
-                    integration.apply_report(parsed, &last_error, inbox_id, now)
-                };
-            match outcome {
-                Ok(true) => {
-                    repo.update_integration_state(&integration)
-                        .map_err(crate::error::ApiError::internal)?;
-                    Ok(Ok(()))
-                }
-                Ok(false) => Ok(Ok(())),
-                Err(e) => Ok(Err(e.to_string())),
-            }
-        })
-        .await;
+    async fn status(&mut self, correlation_id: String, report: StatusReport) -> Result<(), End> {
+        let ports = self.ctx.ports.clone();
+        let instance = self.instance.clone();
+        let applied =
+            blocking(move || Ok(bridge::apply_status_report(&ports, &instance, report))).await;
         match applied {
-            Ok(Ok(())) => {
+            Ok(Ok(status)) => {
                 self.send(ServerFrame::StatusRecorded(StatusRecorded {
                     correlation_id,
-                    status: parsed.as_str().to_owned(),
+                    status: status.as_str().to_owned(),
                 }))
                 .await
             }
-            Ok(Err(reason)) => self.send(refusal(&correlation_id, &reason)).await,
+            Ok(Err(StatusError::Refused(reason))) => {
+                self.send(refusal(&correlation_id, &reason)).await
+            }
+            Ok(Err(e @ StatusError::Storage(_))) => {
+                log::error!(
+                    "bridge socket: status report for '{}': {e}",
+                    self.instance.name
+                );
+                self.send(refusal(&correlation_id, "status could not be recorded"))
+                    .await
+            }
             Err(e) => {
                 log::error!(
                     "bridge socket: status report for '{}': {e:?}",
@@ -369,7 +311,8 @@ impl Conn {
     }
 }
 
-/// Runs a command through the engine, once per idempotency key.
+/// Runs a command once per idempotency key (use case:
+/// `ryzeapi_core::bridge::execute_command`), holding the key meanwhile.
 fn execute(
     ctx: &BridgeContext,
     instance: &Instance,
@@ -387,85 +330,12 @@ fn execute(
             false,
         );
     };
-    match ctx.log.command_result(&instance.id, key) {
-        Ok(Some(previous)) => {
-            return (
-                Outcome::Sent {
-                    message_id: previous,
-                },
-                true,
-            )
-        }
-        Ok(None) => {}
-        Err(e) => {
-            return (
-                Outcome::Failed {
-                    reason: format!("command log unavailable: {e}"),
-                },
-                false,
-            )
-        }
-    }
-    let sent = match command {
-        Command::SendText(SendTextArgs { to, text, reply_to }) => ctx
-            .engine
-            .send_text(
-                &instance.name,
-                &OutgoingText {
-                    to: to.clone(),
-                    text: text.clone(),
-                    reply_to: reply_to.clone(),
-                },
-            )
-            .map(|m| m.message_id),
-        Command::SendMedia(SendMediaArgs {
-            to,
-            url,
-            media_type,
-            caption,
-            mimetype,
-            file_name,
-        }) => ctx
-            .engine
-            .send_media(
-                &instance.name,
-                &OutgoingMedia {
-                    to: to.clone(),
-                    url: url.clone(),
-                    media_type: media_type.clone(),
-                    caption: caption.clone(),
-                    mimetype: mimetype.clone(),
-                    file_name: file_name.clone(),
-                },
-            )
-            .map(|m| m.message_id),
-        Command::MarkRead(MarkReadArgs { chat, message_ids }) => ctx
-            .engine
-            .mark_read(&instance.name, chat, message_ids)
-            .map(|()| String::new()),
-    };
-    match sent {
-        Ok(message_id) => {
-            if let Err(e) =
-                ctx.log
-                    .save_command_result(&instance.id, key, &message_id, ctx.clock.now())
-            {
-                log::error!("bridge socket: storing the result of command {key}: {e}");
-            }
-            (Outcome::Sent { message_id }, false)
-        }
-        Err(EngineError::NotConnected) => (
-            Outcome::Failed {
-                reason: EngineError::NotConnected.to_string(),
-            },
-            false,
-        ),
-        Err(e) => (
-            Outcome::Failed {
-                reason: e.to_string(),
-            },
-            false,
-        ),
+    match bridge::execute_command(&ctx.ports, instance, key, command) {
+        CommandOutcome::Done {
+            message_id,
+            duplicate,
+        } => (Outcome::Sent { message_id }, duplicate),
+        CommandOutcome::Failed { reason } => (Outcome::Failed { reason }, false),
     }
 }
 
@@ -520,15 +390,12 @@ fn close_reason(code: u16, reason: &str) -> Option<CloseReason> {
 /// The secrets a text of the bridge about `instance` must not reveal, read
 /// from its stored integration; unreadable when there is none (any more).
 async fn bridge_secrets(ctx: &BridgeContext, instance: &Instance) -> Secrets {
-    let repo = ctx.repo.clone();
-    let cipher = ctx.cipher.clone();
+    let ports = ctx.ports.clone();
     let id = instance.id.clone();
     blocking(move || {
-        let stored = repo
-            .integration(&id)
-            .map_err(crate::error::ApiError::internal)?;
+        let stored = ports.repo.integration(&id)?;
         Ok(stored.map_or_else(Secrets::unreadable, |stored| {
-            stored_secrets(cipher.as_ref(), &id, &stored.api_token, &[])
+            Secrets::of_stored(ports.cipher.as_ref(), &id, &stored.api_token, &[])
         }))
     })
     .await
@@ -760,10 +627,12 @@ async fn serve(
                 Ok(Some(BridgeFrame::Status(s))) => {
                     let reported = conn.status(
                         s.correlation_id.unwrap_or_default(),
-                        s.integration_id.unwrap_or_default(),
-                        s.status,
-                        s.last_error.unwrap_or_default(),
-                        s.inbox_id.unwrap_or_default(),
+                        StatusReport {
+                            integration_id: s.integration_id.unwrap_or_default(),
+                            status: s.status,
+                            last_error: s.last_error.unwrap_or_default(),
+                            inbox_id: s.inbox_id.unwrap_or_default(),
+                        },
                     );
                     if let Err(e) = reported.await {
                         return e;

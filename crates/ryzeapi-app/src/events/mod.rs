@@ -26,25 +26,9 @@ pub struct Hubs {
     pub bridge: BridgeHub,
     /// Counters an operator reads in `/health`.
     pub stats: Arc<HubStats>,
-    /// Instance deletions, for those who keep instances looked up by name.
-    pub deletions: Arc<InstanceDeletions>,
-}
-
-/// Counts instance deletions: a name can belong to another instance after
-/// one, so whoever keeps instances looked up by name must look again.
-#[derive(Debug, Default)]
-pub struct InstanceDeletions(std::sync::atomic::AtomicU64);
-
-impl InstanceDeletions {
-    /// Notes that an instance was deleted (after the deletion is stored).
-    pub fn note(&self) {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    /// How many deletions were noted so far.
-    pub fn count(&self) -> u64 {
-        self.0.load(std::sync::atomic::Ordering::SeqCst)
-    }
+    /// Instances by name, as the event pump last read them; a deletion
+    /// forgets its name at once.
+    pub directory: Arc<ryzeapi_core::events::InstanceDirectory>,
 }
 
 /// Socket timing and limits.

@@ -19,23 +19,23 @@
 //! keeps refusing while it answers is split, and the one event it refuses is
 //! set aside, so that it never holds up the others.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::mpsc::{
     sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ryzeapi_domain::{
-    ConnectionState, EventId, EventName, Instance, InstanceId, InstanceName, Timestamp,
-};
+use ryzeapi_core::bridge;
+use ryzeapi_core::events::{InstanceDirectory, Route};
+use ryzeapi_domain::{ConnectionState, EventId, EventName, InstanceId, InstanceName, Timestamp};
 use ryzeapi_ports::{Clock, DeliverError, EngineEvent, EventLog, EventSink, NewEvent, Repository};
 use ryzeapi_protocol::Event;
 
 use super::bridge_hub::{BridgeHub, EventFrame};
+use super::envelope;
 use super::public_hub::{PublicHub, PublishEvent};
 use super::stats::HubStats;
-use super::{envelope, InstanceDeletions};
 
 /// The most events one transaction takes when the log is SQLite, whose
 /// commits are cheap (no flush to disk in its write-ahead mode): smaller
@@ -46,40 +46,10 @@ pub const SQLITE_BATCH: usize = 512;
 /// every commit waits for a flush to disk: larger groups share that wait.
 pub const POSTGRES_BATCH: usize = 4096;
 
-/// How long the pump trusts an instance it looked up. Message events reuse
-/// the lookup for this long instead of reading the instance for every batch;
-/// state changes always read it afresh (and refresh the entry). Every
-/// instance deletion empties the cache, since the name may then belong to a
-/// new instance. When the database cannot be read, the instance as last
-/// seen is used instead of waiting, so public clients keep getting events
-/// while the log cannot be written.
-const INSTANCE_TTL: Duration = Duration::from_secs(1);
-
-/// Instances kept at most; the cache starts over beyond that.
-const MAX_CACHED: usize = 10_000;
-
-/// Instances the pump looked up, by name.
-#[derive(Default)]
-struct InstanceCache {
-    /// Each with the instant it was read.
-    known: HashMap<InstanceName, (Instant, Arc<Instance>)>,
-    /// Names found unknown during the current batch (not read again in it).
-    unknown: HashSet<InstanceName>,
-    /// Instance deletions counted when the cache was last checked.
-    deletions: u64,
-}
-
-impl InstanceCache {
-    /// Before each batch: forgets every instance after a deletion (or when
-    /// there are too many), and the names found unknown in the last batch.
-    fn start_batch(&mut self, deletions: u64) {
-        if deletions != self.deletions || self.known.len() > MAX_CACHED {
-            self.known.clear();
-            self.deletions = deletions;
-        }
-        self.unknown.clear();
-    }
-}
+/// Events waiting for their instance to be read (the database did not
+/// answer for an instance the pump had never seen) at most; beyond this the
+/// pump takes nothing new until they move, and the intake fills.
+const MAX_WAITING: usize = 16_384;
 
 /// The wait between attempts at a storage call that keeps failing: 50 ms,
 /// doubling up to 5 s.
@@ -92,8 +62,14 @@ impl Backoff {
 
     /// Sleeps for the current wait, then doubles it.
     fn wait(&mut self) {
-        std::thread::sleep(self.0);
+        std::thread::sleep(self.next());
+    }
+
+    /// The current wait; the next one is twice as long.
+    fn next(&mut self) -> Duration {
+        let now = self.0;
         self.0 = (self.0 * 2).min(Duration::from_secs(5));
+        now
     }
 }
 
@@ -157,7 +133,10 @@ impl EventSink for PumpSink {
         let mut pause = Duration::from_micros(100);
         loop {
             match self.tx.try_send(event) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    HubStats::incr(&self.stats.events_received);
+                    return Ok(());
+                }
                 Err(TrySendError::Disconnected(_)) => {
                     log::warn!("event pump stopped; an event arrived during shutdown");
                     return Err(DeliverError::Stopped);
@@ -200,8 +179,8 @@ pub struct Pump {
     pub clock: Arc<dyn Clock>,
     /// The most events per batch (and so per log transaction).
     pub batch: usize,
-    /// Instance deletions (the pump's cache of instances starts over after one).
-    pub deletions: Arc<InstanceDeletions>,
+    /// Instances by name, as last read (a deletion forgets its name at once).
+    pub directory: Arc<InstanceDirectory>,
 }
 
 /// How often the pump stores the bridges' acknowledged positions.
@@ -242,42 +221,60 @@ impl Pump {
     /// whatever piles up during a commit goes into the next one (group
     /// commit).
     fn run(&self, rx: &Receiver<Intake>) {
-        let mut instances = InstanceCache::default();
+        let mut waiting: VecDeque<Intake> = VecDeque::new();
+        let mut backoff = Backoff::new();
         let mut acks_stored = Instant::now();
         loop {
-            match rx.recv_timeout(ACK_FLUSH) {
-                Ok(first) => {
-                    let mut batch = vec![first];
-                    while batch.len() < self.batch.max(1) {
-                        match rx.try_recv() {
-                            Ok(e) => batch.push(e),
-                            Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-                        }
-                    }
-                    // After the batch is taken: a deletion that happened
-                    // before any of its events was sent is seen here.
-                    instances.start_batch(self.deletions.count());
-                    let (to_log, to_publish) = self.prepare(batch, &mut instances);
-                    // Public clients after the durable path: their fan-out
-                    // never delays an event on its way to the bridge.
-                    let mut to_publish = Some(to_publish);
-                    if !to_log.is_empty() {
-                        self.store_and_offer(&to_log, || {
-                            // The log is failing: public clients, who do not
-                            // depend on it, get the batch now.
-                            if let Some(events) = to_publish.take() {
-                                self.public.publish(events);
-                            }
-                        });
-                    }
-                    if let Some(events) = to_publish {
-                        self.public.publish(events);
-                    }
-                }
+            let limit = self.batch.max(1);
+            // Events that wait for their instance go first (each instance's
+            // order is kept), then new ones, as many as a batch takes: the
+            // waiting never crowd out the others.
+            let mut batch: Vec<Intake> = waiting.drain(..).collect();
+            let held = batch.len();
+            let wait = if held == 0 {
+                backoff = Backoff::new();
+                ACK_FLUSH
+            } else {
+                backoff.next()
+            };
+            match rx.recv_timeout(wait) {
+                Ok(first) => batch.push(first),
                 Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
+                Err(RecvTimeoutError::Disconnected) if held == 0 => {
                     self.store_acks();
                     return;
+                }
+                Err(RecvTimeoutError::Disconnected) => {}
+            }
+            if held < MAX_WAITING {
+                while batch.len() < held + limit {
+                    match rx.try_recv() {
+                        Ok(e) => batch.push(e),
+                        Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                let (to_log, to_publish, lookup_failed) = self.prepare(batch, &mut waiting);
+                // Public clients after the durable path: their fan-out
+                // never delays an event on its way to the bridge.
+                let mut to_publish = Some(to_publish);
+                if !to_log.is_empty() {
+                    self.store_and_offer(&to_log, || {
+                        // The log is failing: public clients, who do not
+                        // depend on it, get the batch now.
+                        if let Some(events) = to_publish.take() {
+                            self.public.publish(events);
+                        }
+                    });
+                }
+                if let Some(events) = to_publish {
+                    self.public.publish(events);
+                }
+                // Stored, and nothing waits for its instance: nothing is
+                // being retried any more.
+                if !lookup_failed && waiting.is_empty() {
+                    self.stats.clear_failure();
                 }
             }
             if acks_stored.elapsed() >= ACK_FLUSH {
@@ -287,86 +284,61 @@ impl Pump {
         }
     }
 
-    /// The instance named `name`, from `cache` when it is recent enough and
-    /// `fresh` is not asked for. When storage fails, the instance as last
-    /// seen is used if there is one; otherwise the lookup is retried (never
-    /// taken for "unknown"), so no event is dropped because of it.
-    fn lookup(
-        &self,
-        cache: &mut InstanceCache,
-        name: &InstanceName,
-        fresh: bool,
-    ) -> Option<Arc<Instance>> {
-        if cache.unknown.contains(name) {
-            return None;
-        }
-        if !fresh {
-            if let Some((at, found)) = cache.known.get(name) {
-                if at.elapsed() < INSTANCE_TTL {
-                    return Some(found.clone());
-                }
-            }
-        }
-        let mut backoff = Backoff::new();
-        let found = loop {
-            match self.repo.instance_by_name(name) {
-                Ok(found) => {
-                    self.stats.clear_failure();
-                    break found.map(Arc::new);
-                }
-                Err(e) => {
-                    HubStats::incr(&self.stats.log_retries);
-                    self.stats
-                        .note_failure(&format!("looking up instance '{name}': {e}"));
-                    if let Some((_, known)) = cache.known.get(name) {
-                        log::warn!(
-                            "event pump: looking up instance '{name}' failed, going on with it as last seen: {e}"
-                        );
-                        return Some(known.clone());
-                    }
-                    log::error!(
-                        "event pump: looking up instance '{name}' failed, retrying in {:?}: {e}",
-                        backoff.0
-                    );
-                    backoff.wait();
-                }
-            }
-        };
-        match &found {
-            Some(instance) => {
-                cache
-                    .known
-                    .insert(name.clone(), (Instant::now(), instance.clone()));
-            }
-            None => {
-                cache.known.remove(name);
-                cache.unknown.insert(name.clone());
-            }
-        }
-        found
-    }
-
-    /// Instance lookups and state updates; returns what to log and what to
-    /// publish to public clients (only for instances that have some).
+    /// Instance lookups and state updates; returns what to log, what to
+    /// publish to public clients (only for instances that have some), and
+    /// whether a lookup failed.
+    ///
+    /// Each event's instance comes from the directory (use case:
+    /// `ryzeapi_core::events`). An event whose instance cannot be read now
+    /// (and was never seen) goes to `waiting`, and so do the later events
+    /// of that instance in the batch, in order; every other event goes on.
     fn prepare(
         &self,
         batch: Vec<Intake>,
-        instances: &mut InstanceCache,
-    ) -> (Vec<NewEvent>, Vec<(String, PublishEvent)>) {
-        let received = u64::try_from(batch.len()).unwrap_or(u64::MAX);
-        self.stats
-            .events_received
-            .fetch_add(received, std::sync::atomic::Ordering::Relaxed);
+        waiting: &mut VecDeque<Intake>,
+    ) -> (Vec<NewEvent>, Vec<(String, PublishEvent)>, bool) {
         let mut to_log = Vec::with_capacity(batch.len());
         let mut to_publish = Vec::new();
+        // Read once per batch: names no instance has, and names that wait.
+        let mut unknown: HashSet<InstanceName> = HashSet::new();
+        let mut later: HashSet<InstanceName> = HashSet::new();
+        let mut failed = false;
         for event in batch {
-            let Some(instance) = self.lookup(instances, &event.instance, event.state.is_some())
-            else {
-                log::debug!(
-                    "event pump: event for unknown instance '{}' ignored",
+            if later.contains(&event.instance) {
+                waiting.push_back(event);
+                continue;
+            }
+            if unknown.contains(&event.instance) {
+                continue;
+            }
+            let (route, failure) =
+                self.directory
+                    .route(self.repo.as_ref(), &event.instance, event.state.is_some());
+            if let Some(e) = failure {
+                failed = true;
+                HubStats::incr(&self.stats.log_retries);
+                self.stats
+                    .note_failure(&format!("looking up instance '{}': {e}", event.instance));
+                log::warn!(
+                    "event pump: looking up instance '{}' failed: {e}",
                     event.instance
                 );
-                continue;
+            }
+            let instance = match route {
+                Route::To(instance) => instance,
+                Route::Unknown => {
+                    log::debug!(
+                        "event pump: event for unknown instance '{}' ignored",
+                        event.instance
+                    );
+                    unknown.insert(event.instance.clone());
+                    continue;
+                }
+                Route::Later(_) => {
+                    later.insert(event.instance.clone());
+                    waiting.push_back(event);
+                    continue;
+                }
             };
             if let Some(state) = event.state {
                 if let Err(e) = self.repo.set_state(&instance.id, state) {
@@ -402,7 +374,7 @@ impl Pump {
                 created_at: at,
             });
         }
-        (to_log, to_publish)
+        (to_log, to_publish, failed)
     }
 
     /// Writes a batch to the log (retrying until it is stored), then offers
@@ -410,7 +382,6 @@ impl Pump {
     /// failed attempt.
     fn store_and_offer(&self, to_log: &[NewEvent], mut on_failure: impl FnMut()) {
         let seqs = self.append_or_set_aside(to_log, false, &mut on_failure);
-        self.stats.clear_failure();
         let mut per_instance: HashMap<&str, Vec<EventFrame>> = HashMap::new();
         let mut logged = 0_u64;
         for (event, seq) in to_log.iter().zip(seqs) {
@@ -435,9 +406,9 @@ impl Pump {
     /// Stores the acknowledged positions the bridge connections noted; a
     /// failed one is noted again for the next round.
     fn store_acks(&self) {
-        let now = self.clock.now();
         for (instance, seq) in self.bridge.take_acks() {
-            if let Err(e) = self.log.ack(&InstanceId::new(instance.clone()), seq, now) {
+            let id = InstanceId::new(instance.clone());
+            if let Err(e) = bridge::record_ack(self.log.as_ref(), self.clock.as_ref(), &id, seq) {
                 log::error!("event log: storing acknowledgement {seq} of instance {instance}: {e}");
                 self.bridge.record_ack(&instance, seq);
             }
@@ -528,8 +499,8 @@ mod tests {
     use std::sync::atomic::Ordering;
 
     use ryzeapi_domain::{
-        Account, AccountId, ConnectionState, EventData, EventId, EventName, InstanceId, Timestamp,
-        WebsocketConfig,
+        Account, AccountId, ConnectionState, EventData, EventId, EventName, Instance, InstanceId,
+        Timestamp, WebsocketConfig,
     };
     use ryzeapi_ports::testing::{FixedClock, InMemoryRepository};
     use ryzeapi_ports::{AccountRepository, InstanceRepository, TokenDigest};
@@ -599,7 +570,7 @@ mod tests {
                 base_url: "http://localhost".into(),
                 clock: Arc::new(FixedClock::at(0)),
                 batch,
-                deletions: Arc::new(InstanceDeletions::default()),
+                directory: Arc::new(InstanceDirectory::default()),
             }
         }
 
@@ -785,9 +756,9 @@ mod tests {
     #[test]
     fn a_full_intake_answers_within_its_bound() {
         let set = setup();
-        // Lookups fail and nothing was seen before: the pump retries the
-        // first event's lookup and takes nothing more.
-        set.repo.fail_lookups(true);
+        // The database is down: the pump retries its first batch and
+        // takes nothing more.
+        set.repo.fail_appends(true);
         let wait = Duration::from_millis(200);
         let sink = set.pump(1).start_with_wait(2, wait).unwrap();
         let mut refused = None;
@@ -803,9 +774,60 @@ mod tests {
         assert!(waited >= wait, "it waited for room first: {waited:?}");
         assert!(waited < wait * 10, "never without bound: {waited:?}");
         assert_eq!(set.stats.intake_refused.load(Ordering::Relaxed), 1);
-        set.repo.fail_lookups(false);
+        set.repo.fail_appends(false);
         wait_until("the events taken are never logged", || {
             set.repo.logged(&set.instance.id).len() >= 2
+        });
+    }
+
+    #[test]
+    fn an_instance_that_cannot_be_read_holds_up_only_its_own_events() {
+        let set = setup();
+        let other = Instance {
+            id: InstanceId::new("other"),
+            name: InstanceName::parse("b").unwrap(),
+            ..set.instance.clone()
+        };
+        set.repo
+            .create_instance(&other, &TokenDigest::from_hex("cc"), 5)
+            .unwrap();
+        set.repo
+            .open_stream(&other.id, Timestamp::from_millis(0))
+            .unwrap();
+        let sink = set.pump(SQLITE_BATCH).start(64).unwrap();
+        // `a` is seen once while the database answers.
+        sink.deliver(set.message("a0")).unwrap();
+        wait_until("a0 is never logged", || {
+            set.repo.logged(&set.instance.id).len() == 1
+        });
+        // The database stops answering lookups: `b` was never seen.
+        set.repo.fail_lookups(true);
+        let to_b = |id: &str| EngineEvent {
+            instance: other.name.clone(),
+            ..set.message(id)
+        };
+        sink.deliver(to_b("b1")).unwrap();
+        sink.deliver(set.message("a1")).unwrap();
+        sink.deliver(to_b("b2")).unwrap();
+        sink.deliver(set.message("a2")).unwrap();
+        wait_until("a's events are held up by b's", || {
+            set.repo.logged(&set.instance.id).len() == 3
+        });
+        assert!(set.repo.logged(&other.id).is_empty(), "b's events wait");
+        assert!(set.stats.failure().is_some(), "and the pump says so");
+        set.repo.fail_lookups(false);
+        wait_until("b's events are never logged", || {
+            set.repo.logged(&other.id).len() == 2
+        });
+        let ids: Vec<String> = set
+            .repo
+            .logged(&other.id)
+            .into_iter()
+            .map(|e| e.event.event_id)
+            .collect();
+        assert_eq!(ids, ["b1", "b2"], "in order");
+        wait_until("the failure is never cleared", || {
+            set.stats.failure().is_none()
         });
     }
 }

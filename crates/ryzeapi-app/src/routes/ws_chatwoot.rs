@@ -34,7 +34,12 @@ pub async fn connect(
     let (ports, name) = (state.ports.clone(), path.into_inner());
     let instance = blocking(move || Ok(access::bridge_instance(&ports, &name)?)).await?;
     let (response, session, stream) = crate::ws_handshake::upgrade(&req, body)?;
-    let ctx = state.bridge_context();
+    let ctx = bridge_session::BridgeContext {
+        ports: state.ports.clone(),
+        hub: state.hubs.bridge.clone(),
+        stats: state.hubs.stats.clone(),
+        limits: state.socket,
+    };
     actix_web::rt::spawn(bridge_session::run(ctx, instance, session, stream));
     Ok(response)
 }

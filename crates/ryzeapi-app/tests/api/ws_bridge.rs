@@ -299,10 +299,12 @@ fn commands_are_idempotent_and_answered() {
     );
     let invalid = next_result(&mut ws);
     assert_eq!(invalid["status"], "failed");
-    assert!(invalid["reason"]
-        .as_str()
-        .unwrap()
-        .contains("not a WhatsApp JID"));
+    assert!(
+        invalid["reason"].as_str().unwrap().starts_with(
+            "invalid request: to must be a phone number with country code or a WhatsApp JID"
+        ),
+        "the send route's address rule: {invalid}"
+    );
     assert_eq!(
         app.get("/dev/engine/a/sent", Some(&t)).body["data"]
             .as_array()
