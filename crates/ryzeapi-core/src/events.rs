@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use ryzeapi_domain::{Instance, InstanceName};
-use ryzeapi_ports::{EngineEvent, RepoError, Repository};
+use ryzeapi_domain::{ConnectionState, Instance, InstanceName};
+use ryzeapi_ports::{RepoError, Repository};
 
 /// How long a lookup is trusted for message events. State changes always
 /// read the instance afresh.
@@ -104,17 +104,17 @@ impl InstanceDirectory {
     }
 }
 
-/// Records the state an `instance.state` event reports on its instance
-/// (what `GET /api/instance/list` shows); nothing for other events.
+/// Records the state an `instance.state` event reports (`state`) on its
+/// instance (what `GET /api/instance/list` shows); nothing for other events.
 ///
 /// # Errors
 /// The repository's.
 pub fn record_state(
     repo: &dyn Repository,
     instance: &Instance,
-    event: &EngineEvent,
+    state: Option<ConnectionState>,
 ) -> Result<(), RepoError> {
-    match event.state {
+    match state {
         Some(state) => repo.set_state(&instance.id, state).map(|_| ()),
         None => Ok(()),
     }

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ryzeapi_core::bridge;
-use ryzeapi_core::events::{InstanceDirectory, Route};
+use ryzeapi_core::events::{self, InstanceDirectory, Route};
 use ryzeapi_domain::{ConnectionState, EventId, EventName, InstanceId, InstanceName, Timestamp};
 use ryzeapi_ports::{Clock, DeliverError, EngineEvent, EventLog, EventSink, NewEvent, Repository};
 use ryzeapi_protocol::Event;
@@ -340,13 +340,11 @@ impl Pump {
                     continue;
                 }
             };
-            if let Some(state) = event.state {
-                if let Err(e) = self.repo.set_state(&instance.id, state) {
-                    log::error!(
-                        "event pump: recording the state of '{}': {e}",
-                        instance.name
-                    );
-                }
+            if let Err(e) = events::record_state(self.repo.as_ref(), &instance, event.state) {
+                log::error!(
+                    "event pump: recording the state of '{}': {e}",
+                    instance.name
+                );
             }
             let Intake {
                 event_id,
