@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     match parse_json::<SetBody>(data) {
         Ok(body) => {
             if let Err(e) = body.validate("a") {
-                refused(e);
+                refused(e.into());
             }
         }
         Err(e) => refused(e),
