@@ -6,7 +6,7 @@
 use actix_web::ResponseError as _;
 use libfuzzer_sys::fuzz_target;
 use ryzeapi_app::body::parse_json;
-use ryzeapi_app::chatwoot::SetBody;
+use ryzeapi_core::chatwoot::SetBody;
 
 fuzz_target!(|data: &[u8]| {
     let refused = |e: ryzeapi_app::error::ApiError| {

@@ -24,9 +24,7 @@ use ryzeapi_protocol::http::{self, ErrorBody, ErrorKind, Integration, MAX_ANSWER
 use ureq::http::Response;
 use ureq::Body;
 
-/// What the message of an answer that is not an error object starts with;
-/// the body follows, whole.
-pub const UNEXPECTED_ANSWER: &str = "unexpected answer: ";
+pub use ryzeapi_ports::bridge::UNEXPECTED_ANSWER;
 
 /// Connect timeout and per-call budgets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

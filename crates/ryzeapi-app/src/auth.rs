@@ -91,8 +91,8 @@ pub async fn authenticate(
 ) -> Result<Caller, ApiError> {
     let token = token_of(req).ok_or(ApiError::MissingToken)?;
     let digest = state.ports.tokens.digest(&token);
-    let ports = state.ports.clone();
-    let caller = blocking(move || Ok(access::identify(&ports, &token)?)).await?;
+    let (ports, lookup) = (state.ports.clone(), digest.clone());
+    let caller = blocking(move || Ok(access::identify(&ports, &lookup)?)).await?;
     match state
         .rate
         .check(&format!("{bucket}:{}", digest.as_hex()), limit)

@@ -7,7 +7,6 @@ pub mod accounts;
 pub mod auth;
 pub mod blocking;
 pub mod body;
-pub mod chatwoot;
 pub mod cli;
 pub mod client_ip;
 pub mod error;

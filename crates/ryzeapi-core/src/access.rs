@@ -6,7 +6,7 @@
 //! `Instance token does not match this instance`.
 
 use ryzeapi_domain::{Instance, InstanceName};
-use ryzeapi_ports::RepoError;
+use ryzeapi_ports::{RepoError, TokenDigest};
 
 use crate::context::Ports;
 use crate::instances::Caller;
@@ -28,19 +28,19 @@ pub enum AccessError {
     Storage(#[from] RepoError),
 }
 
-/// The account or the instance whose token this is (tokens are looked up by
-/// digest only).
+/// The account or the instance whose token has this digest (tokens are
+/// looked up by digest only; the transport digests the token once, for this
+/// and for its rate limit).
 ///
 /// # Errors
 /// [`AccessError::InvalidToken`], `Storage`.
-pub fn identify(ports: &Ports, token: &str) -> Result<Caller, AccessError> {
-    let digest = ports.tokens.digest(token);
-    if let Some(account) = ports.repo.account_by_token(&digest)? {
+pub fn identify(ports: &Ports, digest: &TokenDigest) -> Result<Caller, AccessError> {
+    if let Some(account) = ports.repo.account_by_token(digest)? {
         return Ok(Caller::Account(account));
     }
     ports
         .repo
-        .instance_by_token(&digest)?
+        .instance_by_token(digest)?
         .map(Caller::Instance)
         .ok_or(AccessError::InvalidToken)
 }

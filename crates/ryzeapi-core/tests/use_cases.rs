@@ -427,10 +427,10 @@ fn access_follows_the_ownership_policy() {
     w.repo
         .create_account(&other, &w.ports.tokens.digest("other-token"))
         .unwrap();
-    let caller = access::identify(&w.ports, "other-token").unwrap();
+    let caller = access::identify(&w.ports, &w.ports.tokens.digest("other-token")).unwrap();
     assert!(matches!(caller, Caller::Account(ref a) if a.id == other.id));
     assert!(matches!(
-        access::identify(&w.ports, "nobody"),
+        access::identify(&w.ports, &w.ports.tokens.digest("nobody")),
         Err(AccessError::InvalidToken)
     ));
     // another account's instance is not found, in the route's words
